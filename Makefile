@@ -1,0 +1,36 @@
+# Two entry points a new user needs: `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_DEMO := $(VENV)/.installed-demo
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP_DEMO): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev,gym]"
+	touch $@ $(STAMP_DEMO)
+
+demo: $(STAMP_DEMO)
+	$(BIN)/python -m brickfield.demo
+
+test: $(STAMP_TEST)
+	$(BIN)/python -m pytest -q -n 2
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check src tests benchmarks
+
+bench: $(STAMP_DEMO)
+	$(BIN)/python benchmarks/lego_stability.py
+	$(BIN)/python benchmarks/machine_sim.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info demo_out

@@ -1,0 +1,110 @@
+"""Bricks and structures: the immutable data model every LEGO check, score and export works on.
+
+Conventions (BrickGPT): a brick `HxW (x,y,z)` spans x..x+H-1 along x, y..y+W-1 along y, and sits in
+layer z (1 unit tall). (x, y, z) is the min-corner stud cell. `ori` is 1 when H > W.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from brickfield.lego.library import DEFAULT_WORLD_DIM, BrickType, brick_type
+
+
+@dataclass(frozen=True, slots=True)
+class Brick:
+    """One brick: footprint `h` (along x) by `w` (along y) at min-corner cell (x, y, z)."""
+
+    h: int
+    w: int
+    x: int
+    y: int
+    z: int
+
+    @property
+    def ori(self) -> int:
+        return 1 if self.h > self.w else 0
+
+    @property
+    def type(self) -> BrickType | None:
+        return brick_type(self.h, self.w)
+
+    @property
+    def dims(self) -> str:
+        return f"{self.h}x{self.w}"
+
+    @property
+    def area(self) -> int:
+        return self.h * self.w
+
+    def cells(self) -> Iterator[tuple[int, int, int]]:
+        """Every (x, y, z) voxel the brick occupies."""
+        for i in range(self.x, self.x + self.h):
+            for j in range(self.y, self.y + self.w):
+                yield (i, j, self.z)
+
+    def to_text(self) -> str:
+        return f"{self.h}x{self.w} ({self.x},{self.y},{self.z})"
+
+    def in_bounds(self, world_dim: int | tuple[int, int, int] = DEFAULT_WORLD_DIM) -> bool:
+        dx, dy, dz = _dims3(world_dim)
+        return (self.x >= 0 and self.y >= 0 and self.z >= 0 and self.x + self.h <= dx
+                and self.y + self.w <= dy and self.z < dz and self.h > 0 and self.w > 0)
+
+    def overlaps_xy(self, other: Brick) -> bool:
+        """Footprints overlap by at least one stud cell (layers ignored)."""
+        return (self.x < other.x + other.h and other.x < self.x + self.h
+                and self.y < other.y + other.w and other.y < self.y + self.w)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _dims3(world_dim: int | tuple[int, int, int]) -> tuple[int, int, int]:
+    if isinstance(world_dim, int):
+        return (world_dim, world_dim, world_dim)
+    return tuple(world_dim)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Structure:
+    """An ordered sequence of bricks on a grid (default 20x20x20). Order is the generation order."""
+
+    bricks: tuple[Brick, ...]
+    world_dim: tuple[int, int, int] = (DEFAULT_WORLD_DIM,) * 3
+
+    def __init__(self, bricks: Iterable[Brick] = (), world_dim: int | Sequence[int] = DEFAULT_WORLD_DIM):
+        object.__setattr__(self, "bricks", tuple(bricks))
+        dims = _dims3(world_dim if isinstance(world_dim, int) else tuple(world_dim))  # type: ignore[arg-type]
+        if len(dims) != 3 or any(int(d) <= 0 for d in dims):
+            raise ValueError(f"world_dim must be positive, got {world_dim!r}")
+        object.__setattr__(self, "world_dim", tuple(int(d) for d in dims))
+
+    def __len__(self) -> int:
+        return len(self.bricks)
+
+    def __iter__(self) -> Iterator[Brick]:
+        return iter(self.bricks)
+
+    def __getitem__(self, i: int) -> Brick:
+        return self.bricks[i]
+
+    def to_text(self) -> str:
+        """BrickGPT text: one `HxW (x,y,z)` per line, newline-terminated (empty string if no bricks)."""
+        return "".join(b.to_text() + "\n" for b in self.bricks)
+
+    def with_brick(self, brick: Brick) -> Structure:
+        return Structure((*self.bricks, brick), self.world_dim)
+
+    def arrays(self) -> np.ndarray:
+        """(N, 5) int array of h, w, x, y, z."""
+        if not self.bricks:
+            return np.zeros((0, 5), dtype=np.int64)
+        return np.array([(b.h, b.w, b.x, b.y, b.z) for b in self.bricks], dtype=np.int64)
+
+    def masses(self) -> np.ndarray:
+        """Mass per brick in kg (NaN for bricks not in the library)."""
+        return np.array([t.mass_kg if (t := b.type) else np.nan for b in self.bricks], dtype=float)

@@ -1,0 +1,1 @@
+"""Besiege-style compositional machines: catalog, construction trees, placement, physics, tasks."""
