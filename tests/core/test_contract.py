@@ -1,0 +1,73 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from brickfield.core import Evaluation, ParseError, Task, get_domain, list_domains
+from brickfield.core.errors import InputTooLargeError, ParseIssue
+from brickfield.core.textio import ensure_text, fenced_blocks, loads_json
+
+
+def test_evaluation_to_dict_flattens_details_and_cleans_values():
+    ev = Evaluation(domain="lego", valid=False, reward=0.25, errors=["bad"],
+                    metrics={"x": np.float64(1.5)}, details={"scores": np.array([0.1, math.nan])},
+                    timings={"total": 0.01})
+    d = ev.to_dict()
+    assert d["valid"] is False and d["errors"] == ["bad"]
+    assert d["scores"] == [0.1, None]  # NaN is not JSON; becomes null
+    assert isinstance(d["metrics"]["x"], float)
+    assert json.loads(ev.to_json()) == d
+
+
+def test_evaluation_detail_clash_is_refused():
+    ev = Evaluation(domain="lego", valid=True, details={"valid": False})
+    with pytest.raises(KeyError):
+        ev.to_dict()
+
+
+def test_parse_error_carries_code_location_and_all_issues():
+    issues = [ParseIssue("ill_formatted", "bad", line=3), ParseIssue("ill_formatted", "worse", line=7)]
+    err = ParseError.from_issues(issues)
+    assert err.code == "ill_formatted" and err.line == 3
+    assert len(err.issues) == 2
+    assert "line 3" in str(err) and "[ill_formatted]" in str(err)
+    assert err.to_dict()["issues"][1]["line"] == 7
+
+
+def test_ensure_text_refuses_oversize_and_decodes_bytes():
+    assert ensure_text(b"ab\xffc") == "ab\ufffdc"
+    with pytest.raises(InputTooLargeError) as exc:
+        ensure_text("x" * 101, max_bytes=100)
+    assert exc.value.code == "too_large"
+    with pytest.raises(InputTooLargeError):
+        ensure_text("é" * 60, max_bytes=100)  # 120 bytes in UTF-8
+    with pytest.raises(ParseError):
+        ensure_text(123)  # type: ignore[arg-type]
+
+
+def test_loads_json_limits_depth_and_reports_location():
+    with pytest.raises(ParseError) as exc:
+        loads_json("[" * 10_000 + "]" * 10_000)
+    assert exc.value.code == "too_deep"
+    with pytest.raises(ParseError) as exc:
+        loads_json('{"a": 1,\n "b": }')
+    assert exc.value.code == "bad_json" and exc.value.line == 2
+    assert loads_json('{"s": "[[[["}', max_depth=2) == {"s": "[[[["}
+
+
+def test_fenced_blocks():
+    text = "hi\n```json\n[1]\n```\nand\n```\nx\n```"
+    assert fenced_blocks(text) == [("json", "[1]\n"), ("", "x\n")]
+
+
+def test_registry_knows_builtin_domains():
+    assert {"lego", "machines"} <= set(list_domains())
+    with pytest.raises(KeyError):
+        get_domain("nope")
+
+
+def test_task_is_immutable():
+    t = Task(domain="lego", name="t")
+    with pytest.raises(AttributeError):
+        t.name = "u"  # type: ignore[misc]
