@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brickfield.core.errors import ParseError, ParseIssue
-from brickfield.core.textio import DEFAULT_MAX_BYTES, ensure_text, fenced_blocks, loads_json
+from brickfield.core.textio import _FENCE, DEFAULT_MAX_BYTES, ensure_text, loads_json
 from brickfield.lego.library import DEFAULT_WORLD_DIM, brick_type, type_by_stablelego_id
 from brickfield.lego.structure import Brick, Structure
 
@@ -43,11 +43,10 @@ def _select_body(text: str) -> tuple[str, int]:
 
     Returns the body and the 0-based line offset of the body inside `text`.
     """
-    blocks = fenced_blocks(text)
-    for _lang, body in blocks:
-        if any(_LENIENT.match(line) for line in body.splitlines()):
-            start = text.find(body)
-            return body, text.count("\n", 0, start)
+    for m in _FENCE.finditer(text):
+        body = m.group(2)
+        if any(_LENIENT.match(" ".join(line.split())) for line in body.splitlines()):
+            return body, text.count("\n", 0, m.start(2))
     return text, 0
 
 
@@ -73,7 +72,9 @@ def parse_text(
     issues: list[ParseIssue] = []
     for idx, raw in enumerate(body.split("\n")):
         lineno = idx + 1 + offset
-        line = raw.strip()
+        # Collapse whitespace runs: keeps the regexes linear (nested `\s*` would backtrack
+        # quadratically on long runs of spaces) without changing what they accept.
+        line = " ".join(raw.split())
         if not line or line.startswith("```"):
             continue
         m = _LENIENT.match(line)
