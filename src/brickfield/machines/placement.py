@@ -14,7 +14,8 @@ With ``reference_quirks=True`` two reference behaviours are kept: every linear b
 point at the pre-frame origin to the auto-placement box (quirk 1), and the face test runs on the
 parent's *world* box, so points on an edge of a rotated parent (large wheels 46/60) change face
 with the parent's orientation (quirk 2). With ``False`` the phantom is dropped and the face is
-found in the parent's own frame. Details: ``docs/machines_validity.md``.
+found in the parent's own frame, front/back faces first (so a large wheel's bp 1-4 always face its
+front, as the block description labels them). Details: ``docs/machines_validity.md``.
 
 Everything a user sees is in Besiege coordinates (left-handed, y up, z forward), quaternions
 [x, y, z, w].
@@ -84,15 +85,20 @@ _NORMALS = np.array([[-1, 0, 0], [1, 0, 0], [0, -1, 0], [0, 1, 0], [0, 0, -1], [
 _SIGNS = np.array([[sx, sy, sz] for sz in (-1, 1) for sx in (-1, 1) for sy in (-1, 1)], float)  # 8 corners
 
 
-def _face_codes(points: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Facing code of each point on the box [lo, hi]: first of x-, x+, y-, y+, z-, z+ within eps."""
+_REFERENCE_ORDER = np.arange(6)                  # x-, x+, y-, y+, z-, z+
+_FRONT_FIRST_ORDER = np.array([5, 4, 0, 1, 2, 3])  # z+, z-, x-, x+, y-, y+ (fixed mode, block frame)
+
+
+def _face_codes(points: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                order: np.ndarray = _REFERENCE_ORDER) -> np.ndarray:
+    """Facing code of each point on the box [lo, hi]: the first face in ``order`` within eps."""
     if len(points) == 0:
         return np.zeros(0, dtype=int)
     bounds = np.stack([lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]])               # (6,)
-    hit = np.abs(points[:, [0, 0, 1, 1, 2, 2]] - bounds) < FACE_EPS              # (k, 6)
+    hit = (np.abs(points[:, [0, 0, 1, 1, 2, 2]] - bounds) < FACE_EPS)[:, order]  # (k, 6)
     if not hit.any(axis=1).all():
         raise TreeParseError(TreeCode.BAD_ATTACH_POINT, "attach point not on any face of its block")
-    return hit.argmax(axis=1)
+    return order[hit.argmax(axis=1)]
 
 
 class _Builder:
@@ -137,8 +143,8 @@ class _Builder:
         if self.quirks:  # face test on the world-axis box of the rotated block
             wc = local + (acenter + _SIGNS * (ahi - alo) / 2) @ rot.T
             faces = _face_codes(np.round(pts_machine, 3), wc.min(axis=0), wc.max(axis=0))
-        else:            # face test in the block's own frame, then rotated
-            local_faces = _face_codes(pts, alo, ahi)
+        else:            # face test in the block's own frame (front/back first), then rotated
+            local_faces = _face_codes(pts, alo, ahi, _FRONT_FIRST_ORDER)
             faces = np.array([_normal_code(rot @ _NORMALS[c]) for c in local_faces], dtype=int)
         self.pos.append(pos)
         self.pos_b.append(None)
@@ -158,7 +164,8 @@ class Layout:
 
     ``box_lo``/``box_hi`` are 2-decimal pre-frame AABBs; linear blocks have a zero box at the
     pre-frame origin (the phantom) when ``reference_quirks`` is set, else NaN. ``size`` is
-    (length z, width x, height y), unrounded, as the size check compares it.
+    (length z, width x, height y), unrounded, as the size check compares it; ``phantom_lift`` how
+    much higher the phantom point put the machine than its solid blocks alone would.
     """
 
     tree: ConstructionTree
@@ -171,6 +178,7 @@ class Layout:
     solid: np.ndarray
     global_position: np.ndarray
     size: tuple[float, float, float]
+    phantom_lift: float = 0.0  # extra height the linear-block phantom point added (quirk 1)
 
     @property
     def offset(self) -> np.ndarray:
@@ -220,8 +228,10 @@ def layout(tree: ConstructionTree, *, reference_quirks: bool = True) -> Layout:
     gp[0] -= (maxs[0] + mins[0]) / 2
     gp[2] -= (maxs[2] + mins[2]) / 2
     size = (float(maxs[2] - mins[2]), float(maxs[0] - mins[0]), float(maxs[1] - mins[1]))
+    # How far the phantom point moved the machine (quirk 1): reported as a warning by validity.
+    phantom_lift = float(lo[solid, 1].min() - mins[1]) if reference_quirks and not solid.all() else 0.0
     return Layout(tree, reference_quirks, tuple(builder.facing), np.array(builder.pos).reshape(n, 3),
-                  pos_b, lo, hi, solid, gp, size)
+                  pos_b, lo, hi, solid, gp, size, phantom_lift)
 
 
 def place(tree: ConstructionTree, *, reference_quirks: bool = True) -> PlacedMachine:
