@@ -25,6 +25,12 @@ from brickfield.machines.validity import ValidityReport, check_machine
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
+
+@app.callback()
+def _group() -> None:
+    """Besiege-style machines: check construction trees (and simulate them)."""
+    # A callback keeps `check` a subcommand even while it is the only command.
+
 # Issue codes meaning "no construction tree could be read at all" (exit 2, not 1).
 _UNREADABLE = {TreeCode.BAD_TYPE, TreeCode.TOO_LARGE, TreeCode.TOO_DEEP, TreeCode.TOO_MANY_BLOCKS,
                TreeCode.BAD_JSON, TreeCode.EMPTY}
@@ -98,3 +104,90 @@ def check(
     if _unreadable(report):
         raise typer.Exit(EXIT_UNREADABLE)
     raise typer.Exit(EXIT_OK if report.valid else EXIT_FAIL)
+
+
+# --- export ----------------------------------------------------------------------------------------
+
+def _export_level(spec: str) -> Any:
+    """The level named by ``task:N`` (or ``task`` for level 1)."""
+    from brickfield.machines.levels import get_level
+
+    task, _, number = spec.partition(":")
+    try:
+        return get_level(task.strip(), int(number) if number.strip() else 1)
+    except (KeyError, ValueError) as exc:
+        raise typer.BadParameter(f"{spec!r}: {exc}", param_hint="--level") from None
+
+
+@app.command()
+def export(
+    file: str = typer.Argument(..., help="Construction tree (JSON or LLM text) or a .bsg file; - for stdin."),
+    fmt: str = typer.Option("bsg", "--format", "-f", help="bsg (Besiege machine file) or mjcf (MuJoCo XML)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
+    level: str = typer.Option(None, "--level", help="mjcf only: add this level's ground and obstacles, "
+                              "e.g. car:1."),
+    name: str = typer.Option(None, "--name", help="Machine name in the .bsg header (default: file name)."),
+    strict: bool = typer.Option(False, "--strict", help="Fixed reading of the rules instead of the "
+                                "reference's quirks (placement and validity, as in `check --strict`)."),
+) -> None:
+    """Export a valid machine as a Besiege .bsg file or MuJoCo MJCF.
+
+    Exit 0 written, 1 invalid machine (validity errors on stderr), 2 unreadable input or bad options.
+    """
+    # Imported here so `check` keeps working (and loading fast) without MuJoCo.
+    from brickfield.machines.export_bsg import BsgParseError, bsg_to_tree, to_bsg
+    from brickfield.machines.validity import check_tree
+
+    fmt = fmt.lower()
+    if fmt not in ("bsg", "mjcf"):
+        raise typer.BadParameter(f"{fmt!r} is not one of bsg, mjcf", param_hint="--format")
+    if level is not None and fmt != "mjcf":
+        raise typer.BadParameter("only applies to --format mjcf", param_hint="--level")
+    lvl = _export_level(level) if level is not None else None
+    try:
+        text = read_input(file)
+    except ParseError as err:
+        raise fail_unreadable(err, False) from None
+    quirks = not strict
+    if text.lstrip("\ufeff \t\r\n").startswith("<"):  # a .bsg file rather than a tree
+        try:
+            report = check_tree(bsg_to_tree(text, reference_quirks=quirks), reference_quirks=quirks)
+        except BsgParseError as err:
+            raise fail_unreadable(err, False) from None
+        except ParseError as err:  # readable XML whose blocks do not form a construction tree
+            typer.echo(f"invalid machine: {err}", err=True)
+            raise typer.Exit(EXIT_FAIL) from None
+    else:
+        report = check_machine(text, reference_quirks=quirks)
+        if _unreadable(report):
+            typer.echo(f"error: {report.issues[0]}", err=True)
+            raise typer.Exit(EXIT_UNREADABLE)
+    if not report.valid or report.machine is None:
+        typer.echo("invalid machine:", err=True)
+        for err_text in report.errors:
+            typer.echo("  " + err_text.rstrip("\n").replace("\n", "\n  "), err=True)
+        if not report.file_valid:  # the reference's reject message alone does not say why
+            for issue in report.issues:
+                typer.echo(f"  - {issue}", err=True)
+        raise typer.Exit(EXIT_FAIL)
+    if fmt == "bsg":
+        title = name if name is not None else ("brickfield machine" if file == "-" else Path(file).stem)
+        result = to_bsg(report.machine, name=title)
+    else:
+        from brickfield.machines.export_mjcf import machine_to_mjcf, scene_to_mjcf
+
+        try:
+            result = (scene_to_mjcf(report.machine, lvl) if lvl is not None
+                      else machine_to_mjcf(report.machine))
+        except ValueError as exc:  # MuJoCo refused to compile the model
+            typer.echo(f"error: cannot build the MuJoCo model: {exc}", err=True)
+            raise typer.Exit(EXIT_FAIL) from None
+    if out is None:
+        typer.echo(result, nl=False)
+        raise typer.Exit(EXIT_OK)
+    try:
+        out.write_text(result, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    raise typer.Exit(EXIT_OK)

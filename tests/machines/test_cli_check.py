@@ -1,0 +1,96 @@
+"""`brickfield machine check`: single file, stdin, JSON output, exit codes, JSONL batches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from brickfield.cli import app as main_app
+from brickfield.machines.cli import app
+
+runner = CliRunner()
+ROOT = {"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}
+CAR: list[dict[str, Any]] = [
+    ROOT, {"id": "63", "order_id": 1, "parent": 0, "bp_id": 0},
+    {"id": "2", "order_id": 2, "parent": 0, "bp_id": 2}, {"id": "2", "order_id": 3, "parent": 0, "bp_id": 3},
+    {"id": "2", "order_id": 4, "parent": 1, "bp_id": 3}, {"id": "2", "order_id": 5, "parent": 1, "bp_id": 6}]
+OVERLAPPING = [*CAR, {"id": "2", "order_id": 6, "parent": 1, "bp_id": 1}]
+
+
+def write(tmp_path: Path, name: str, content: str) -> str:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+def test_valid_machine_table_and_exit_0(tmp_path: Path) -> None:
+    path = write(tmp_path, "car.txt", "My car:\n```json\n" + json.dumps(CAR) + "\n```\n")
+    result = runner.invoke(app, ["check", path])
+    assert result.exit_code == 0, result.output
+    assert "VALID" in result.output and "Log" in result.output and "flipped" in result.output
+
+
+def test_json_output_and_invalid_exit_1(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", write(tmp_path, "bad.json", json.dumps(OVERLAPPING)), "--json"])
+    assert result.exit_code == 1
+    d = json.loads(result.output)
+    assert d["file_valid"] is True and d["spatial_valid"] is False and d["valid"] is False
+    assert d["errors"] == ["overlap error:Block order_id 2 and Block order_id 6 overlap\n"
+                           "totally 1 overlaps\n"]
+    assert len(d["blocks"]) == 7 and set(d["blocks"][0]) == {"order_id", "type", "position", "rotation"}
+    text = runner.invoke(app, ["check", write(tmp_path, "bad2.json", json.dumps(OVERLAPPING))])
+    assert text.exit_code == 1 and "INVALID (spatial)" in text.output and "overlap error" in text.output
+
+
+def test_file_invalid_exit_1_and_unreadable_exit_2(tmp_path: Path) -> None:
+    bad_keys = [*CAR[:5], {"id": "2", "order_id": 5, "parent": 1}]
+    result = runner.invoke(app, ["check", write(tmp_path, "keys.json", json.dumps(bad_keys))])
+    assert result.exit_code == 1 and "structure illegal" in result.output
+    assert runner.invoke(app, ["check", str(tmp_path / "missing.json")]).exit_code == 2
+    prose = runner.invoke(app, ["check", write(tmp_path, "prose.txt", "I could not design it."), "--json"])
+    assert prose.exit_code == 2
+    assert json.loads(prose.output)["issues"][0]["code"] == "bad_json"
+    assert runner.invoke(app, ["check", write(tmp_path, "empty.json", "[]")]).exit_code == 2
+
+
+def test_stdin_and_strict_flag() -> None:
+    root_only = json.dumps([ROOT])
+    assert runner.invoke(app, ["check", "-"], input=json.dumps(CAR)).exit_code == 0
+    assert runner.invoke(app, ["check", "-"], input=root_only).exit_code == 1       # reference: Reject
+    assert runner.invoke(app, ["check", "-", "--strict"], input=root_only).exit_code == 0
+
+
+def test_batch_one_result_per_line(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "car", "tree": CAR}),
+        json.dumps({"id": "car-text", "tree": "```json\n" + json.dumps(CAR) + "\n```"}),
+        json.dumps({"id": "overlap", "tree": OVERLAPPING}),
+        "{not json",
+        json.dumps({"id": "no-tree"}),
+        json.dumps([1, 2]),
+        json.dumps({"id": "garbage", "tree": "hello"}),
+    ]
+    src = write(tmp_path, "in.jsonl", "\n".join(lines) + "\n\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["check", "--batch", src, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(recs) == 7
+    assert [r.get("id") for r in recs] == ["car", "car-text", "overlap", None, "no-tree", None, "garbage"]
+    assert recs[0]["valid"] and recs[1]["valid"] and recs[0]["blocks"] == recs[1]["blocks"]
+    assert recs[2]["valid"] is False and recs[2]["spatial_valid"] is False
+    assert recs[3]["error"]["code"] == "bad_json" and recs[4]["error"]["code"] == "bad_record"
+    assert "error" in recs[5]
+    assert recs[6]["file_valid"] is False and recs[6]["errors"] == ["illegal attachable face"]
+    # Without --out, results go to stdout.
+    to_stdout = runner.invoke(app, ["check", "--batch", src])
+    assert len([line for line in to_stdout.output.splitlines() if line.strip()]) == 7
+
+
+def test_mounted_under_main_cli(tmp_path: Path) -> None:
+    path = write(tmp_path, "car.json", json.dumps(CAR))
+    result = runner.invoke(main_app, ["machine", "check", path, "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["valid"] is True
