@@ -80,11 +80,13 @@ class _Checker:
         self.flagged: set[int] = set()
 
     def flag(self, key: int, code: TreeCode, line: str, item: int) -> None:
+        """Record a warning line; ``key`` joins the flagged set children cascade from."""
         self.flagged.add(key)
         self.warnings.append(line)
         self.issues.append(ParseIssue(code, line, item=item))
 
     def run(self) -> TreeCheck:
+        """Run the checks; an internal reject becomes a ``TreeCheck`` with ``rejected=True``."""
         try:
             return self._run()
         except _Reject as rej:
@@ -95,6 +97,7 @@ class _Checker:
 
     def finish(self, blocks: list[TreeBlock], parents: list[tuple[int, ...]],
                points: list[tuple[int, ...]], notes: tuple[ParseIssue, ...] = ()) -> TreeCheck:
+        """The result: invalid when any warning was recorded, else the resolved tree."""
         if self.warnings:
             return TreeCheck(None, tuple(self.warnings), tuple(self.issues))
         tree = ConstructionTree(tuple(blocks), tuple(parents), tuple(points), notes)

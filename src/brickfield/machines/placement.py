@@ -116,6 +116,7 @@ class _Builder:
         self.faces: list[np.ndarray] = []         # facing code of each attach point
 
     def add(self, type_id: str, attachments: Sequence[tuple[int, int]]) -> None:
+        """Place the next block on (parent index, attach point) pairs (none for the root)."""
         spec = BLOCKS[type_id]
         self.types.append(type_id)
         if spec.is_linear:

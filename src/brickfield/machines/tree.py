@@ -293,6 +293,7 @@ class TreeCheck:
 
     @property
     def file_valid(self) -> bool:
+        """True when the tree could be built (no warnings, no reject)."""
         return self.tree is not None
 
     @property
