@@ -1,0 +1,98 @@
+"""`brickfield machine export`: formats, --out, --level, .bsg input, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mujoco
+from typer.testing import CliRunner
+
+from brickfield.cli import app as main_app
+from brickfield.machines.cli import app
+from brickfield.machines.export_bsg import from_bsg, to_bsg
+from brickfield.machines.placement import place
+from brickfield.machines.tree import parse_tree
+from tests.machines._export_fixtures import CAR, OVERLAPPING, RICH
+
+runner = CliRunner()
+
+
+def write(tmp_path: Path, name: str, content: str) -> str:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+def test_bsg_to_stdout_named_after_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "my_car.txt", "Here:\n```json\n" + json.dumps(CAR) + "\n```\n")
+    result = runner.invoke(app, ["export", path, "--format", "bsg"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == to_bsg(place(parse_tree(CAR)), name="my_car")
+
+
+def test_bsg_to_out_file_and_through_the_main_cli(tmp_path: Path) -> None:
+    out = tmp_path / "rich.bsg"
+    result = runner.invoke(main_app, ["machine", "export", write(tmp_path, "r.json", json.dumps(RICH)),
+                                      "--out", str(out), "--name", "Rich"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    text = out.read_text(encoding="utf-8")
+    assert 'name="Rich"' in text and len(from_bsg(text)) == len(RICH)
+
+
+def test_mjcf_with_and_without_level(tmp_path: Path) -> None:
+    path = write(tmp_path, "car.json", json.dumps(CAR))
+    plain = runner.invoke(app, ["export", path, "--format", "mjcf"])
+    assert plain.exit_code == 0, plain.output
+    alone = mujoco.MjModel.from_xml_string(plain.stdout)
+    scene = runner.invoke(app, ["export", path, "-f", "mjcf", "--level", "car:1"])
+    assert scene.exit_code == 0, scene.output
+    model = mujoco.MjModel.from_xml_string(scene.stdout)
+    assert model.ngeom == alone.ngeom + 3 and model.nbody == alone.nbody
+    assert "wall_back" in scene.stdout
+
+
+def test_bsg_input_is_accepted(tmp_path: Path) -> None:
+    bsg = write(tmp_path, "car.bsg", to_bsg(place(parse_tree(CAR)), name="car"))
+    again = runner.invoke(app, ["export", bsg])
+    assert again.exit_code == 0, again.output
+    assert again.stdout == Path(bsg).read_text(encoding="utf-8")
+    assert runner.invoke(app, ["export", bsg, "--format", "mjcf"]).exit_code == 0
+
+
+def test_invalid_machine_exits_1_with_errors_on_stderr(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["export", write(tmp_path, "bad.json", json.dumps(OVERLAPPING))])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "overlap error" in result.stderr
+    bad_bp = [*CAR[:-1], {"id": "2", "order_id": 5, "parent": 1, "bp_id": 99}]
+    result = runner.invoke(app, ["export", write(tmp_path, "bp.json", json.dumps(bad_bp)), "-f", "mjcf"])
+    assert result.exit_code == 1
+    assert "illegal building" in result.stderr
+
+
+def test_bsg_not_forming_a_tree_exits_1(tmp_path: Path) -> None:
+    text = to_bsg(place(parse_tree(CAR))).replace('<Position x="0" y="0" z="0.5" />',
+                                                  '<Position x="0.3" y="0" z="0.5" />', 1)
+    result = runner.invoke(app, ["export", write(tmp_path, "moved.bsg", text)])
+    assert result.exit_code == 1
+    assert "attach point" in result.stderr
+
+
+def test_unreadable_input_exits_2(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["export", str(tmp_path / "missing.json")]).exit_code == 2
+    assert runner.invoke(app, ["export", write(tmp_path, "prose.txt", "no machine here")]).exit_code == 2
+    hostile = '<!DOCTYPE m [<!ENTITY a "aaaa">]><Machine>&a;</Machine>'
+    result = runner.invoke(app, ["export", write(tmp_path, "evil.bsg", hostile)])
+    assert result.exit_code == 2
+    assert "forbidden_dtd" in result.stderr
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path, "car.json", json.dumps(CAR))
+    assert runner.invoke(app, ["export", path, "--format", "stl"]).exit_code == 2
+    assert runner.invoke(app, ["export", path, "--level", "car:1"]).exit_code == 2  # bsg has no level
+    result = runner.invoke(app, ["export", path, "-f", "mjcf", "--level", "car:99"])
+    assert result.exit_code == 2
+    assert "unknown level" in result.output
