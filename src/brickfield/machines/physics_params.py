@@ -1,0 +1,171 @@
+"""Physical constants of the machine simulator, each with its source or reasoning.
+
+Units: metres, seconds, kilograms, newtons. Block masses are Besiege's catalog masses taken as
+kilograms (a log weighs 1 kg, a boulder 5 kg); with gravity at 9.81 m/s^2 this keeps forces on the
+same scale as the game's Unity/PhysX forces, so thresholds and motor limits can be reasoned about in
+"block weights". Every value is overridable: ``PhysicsParams(timestep=0.01)`` or
+``dataclasses.replace(params, ...)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+ConnectionMode = Literal["fused", "welded"]
+
+RPM_100 = 100.0 * 2.0 * math.pi / 60.0  # 10.472 rad/s
+
+
+@dataclass(frozen=True)
+class PhysicsParams:
+    """All tunable physics constants (frozen, hashable, JSON-friendly via ``dataclasses.asdict``)."""
+
+    # --- integration ---------------------------------------------------------------------------
+    timestep: float = 0.005
+    """MuJoCo step (s). Besiege runs PhysX at a 100 Hz fixed step; MuJoCo's soft contacts want the
+    constraint time constant (0.02 s) to be >= 2 steps, and the wheel velocity servo and rubber-band
+    spring are stiff, so 200 Hz is used: the reference car/catapult are stable at both 0.005 and
+    0.01, but 0.01 lets heavy impacts (5 m drop of a catapult) tunnel into softer contacts. Measured
+    cost at 0.005 is still > 100x real time on one core (benchmarks/machine_sim.py)."""
+    integrator: Literal["implicitfast", "euler", "rk4"] = "implicitfast"
+    """``implicitfast`` integrates actuator/joint damping implicitly, which keeps the stiff velocity
+    servos of powered wheels stable at large kv."""
+    solver_iterations: int = 50
+    gravity: float = 9.81
+    """m/s^2 (Besiege uses Unity's default -9.81 on y)."""
+
+    # --- contact ---------------------------------------------------------------------------------
+    ground_friction: float = 0.8
+    """Sliding friction of the ground plane. MuJoCo combines geom frictions with max(), so this is
+    the friction of any block on the ground unless the block's own friction is higher."""
+    block_friction: float = 0.6
+    """Wood on wood (typical 0.4-0.6)."""
+    wheel_friction: float = 1.0
+    """Rubber tyre; wheel-ground contacts therefore use 1.0. With 1.0 the best 4-wheel cars reach
+    ~45 m in 5 s, matching the best BesiegeField car scores (41-46 m)."""
+    torsional_friction: float = 0.005
+    rolling_friction: float = 0.0001
+    loose_rolling_friction: float = 0.2
+    """Rolling resistance (m) of loose blocks (boulder, bomb). They are modelled as spheres, but a
+    boulder is an irregular rock that thuds and tumbles to a stop rather than rolling like a ball;
+    0.2 m stops a boulder rolling at 10 m/s within ~5 s. MuJoCo ignores rolling friction unless
+    the contact has condim 6, which loose blocks get."""
+    obstacle_friction: float = 0.6
+    """Default for level obstacles that do not set their own (level walls set 0: ``bmt-friction=0``)."""
+    collider_gap: float = 0.02
+    """Colliders are shrunk by this much on every side so that blocks touching face to face never
+    start in contact (their mutual forces would fight the joints/welds). 2 cm is below anything
+    visible at the 0.5 m placement grid."""
+
+    # --- connections and breakage ---------------------------------------------------------------
+    connection_mode: ConnectionMode = "fused"
+    """How rigid attachments are modelled.
+    ``fused``: every block is its own body, rigidly nested (jointless) in its parent's body, so the
+    whole rigid group has 6 dofs (stack.md: 94k vs 3.9k steps/s). The load through each attachment
+    is read from MuJoCo's RNE interaction force (``cfrc_int``), and a connection over its threshold
+    is broken by recompiling the model with that block freed (state carried over).
+    ``welded``: every rigid attachment is a free body held by a weld equality; a weld over its
+    threshold is switched off with ``eq_active``. Slower and softer; kept for comparison."""
+    breakable: bool = True
+    """Whether connections can break at all (False: no force checks, lowest overhead)."""
+    break_force: float = 12000.0
+    """Newtons through one connection of a standard block before it detaches. Besiege's vanilla
+    thresholds are unpublished; a community mod uses 20k-90k Unity units (60k for a plain block),
+    values under which PhysX's stiff 100 Hz contacts produce impulse/dt spikes (a 1 kg block
+    stopping from 10 m/s in one step is 1000 N). MuJoCo's soft contacts spread an impact over the
+    0.02 s constraint time constant, roughly 3-5x lower peaks, so we scale by loads, not by units:
+    a BesiegeField catapult spawns 5 m up (phantom-point quirk) and must survive the ~10 m/s
+    landing, and the reference machines peak well below this in normal use (measured in
+    tests/machines/test_physics.py), while a head-on 10 m/s crash of a loaded chassis or a
+    catapult with absurdly stiff bands exceeds it."""
+    break_torque: float = 12000.0
+    """Newton-metres about the connection point (same reasoning as ``break_force``)."""
+    break_factor: dict[str, float] = field(default_factory=lambda: {
+        "41": 40.0 / 60.0,   # wooden pole: 40k vs 60k in the community table (fragile)
+        "22": 90.0 / 60.0,   # spinning block: 90k
+        "13": 90.0 / 60.0,   # steering block
+        "28": 90.0 / 60.0,   # steering hinge
+    })
+    """Per-type multipliers of the thresholds, keyed by block type id (ratios of the community
+    table, anchored at the plain block = 1)."""
+    break_check_every: int = 10
+    """Connection loads are checked every N steps (10 ms at dt=0.005). Soft-contact force peaks
+    last about one constraint time constant (0.02 s = 4 steps), so a check every 2 steps sees
+    them, at a fraction of the cost of a per-step check."""
+    max_breaks: int = 32
+    """Safety cap on recompilations per episode."""
+    weld_solref: tuple[float, float] = (0.01, 1.0)
+    """(time constant, damping ratio) of weld equalities in ``welded`` mode: as stiff as the
+    timestep allows (time constant = 2 dt)."""
+
+    # --- actuators -------------------------------------------------------------------------------
+    wheel_speed: float = RPM_100
+    """rad/s of powered wheels: ~100 rpm at speed 1 (BuildArena powered_wheel.yaml), i.e.
+    10.5 m/s at radius 1, consistent with the ~41-46 m best 5 s car scores."""
+    wheel_kv: float = 20.0
+    """Velocity-servo gain (N m s/rad) of powered wheels; reaches the target speed within a few
+    hundredths of a second when unloaded."""
+    wheel_torque: float = 60.0
+    """Torque limit (N m) per powered wheel: enough to slip a 1 m wheel under ~6 kg of machine on
+    friction 1, so small cars are traction-limited like in the game, big ones accelerate slower."""
+    large_wheel_torque: float = 135.0
+    """Large wheel (r = 1.5): torque scaled by radius^2 so the rim force is the same."""
+    spinning_speed: float = RPM_100
+    """Spinning block target speed (rad/s); assumed equal to the wheel motor at speed 1."""
+    spinning_kv: float = 20.0
+    spinning_torque: float = 60.0
+    spinning_automatic: bool = True
+    """Spinning blocks run from t=0 like wheels (car levels hold no keys, and BesiegeField writes
+    the spinning block with speed 1 and no key binding)."""
+    steering_kp: float = 200.0
+    """Position gain of steering hinges/blocks (N m/rad); they hold 0 unless steered."""
+    steering_torque: float = 100.0
+    hinge_range_deg: float = 90.0
+    """Passive hinge and steering hinge limits: +-90 degrees."""
+    joint_damping: float = 0.05
+    """Small viscous damping (N m s/rad) in passive joints (hinge, swivel, ball, free wheels)."""
+
+    # --- suspension -------------------------------------------------------------------------------
+    suspension_stiffness: float = 400.0
+    """N/m; a 4-suspension car of ~8 kg sags ~5 cm."""
+    suspension_damping: float = 20.0
+    """N s/m; roughly critical for a 2 kg quarter-load."""
+    suspension_travel: float = 0.5
+    """Max compression/extension (m) of the suspension slider."""
+
+    # --- rubber band (contractible spring) ----------------------------------------------------------
+    band_stiffness: float = 100.0
+    """N/m while contracting. BesiegeField writes ``bmt-slider=10`` (strength 10); we take 10 N/m
+    per unit of strength. A 4 m band then pulls with 400 N, enough to swing a 5 kg boulder on a
+    3 m arm well above the 3 m height gate, giving catapult throws of the order of the paper's
+    best scores."""
+    band_rest_length: float = 0.0
+    """Length the band contracts towards while its key is held."""
+    band_damping: float = 2.0
+    """N s/m along the band while contracting."""
+    band_max_force: float = 800.0
+    """N; caps the pull of long bands."""
+    band_key: str = "L"
+    """Default contract key (BesiegeField writes ``bmt-contract=L``)."""
+
+    # --- blow-up detection -------------------------------------------------------------------------
+    max_speed: float = 500.0
+    """m/s (or rad/s for angular dofs): any generalized velocity above this ends the episode as
+    invalid (runaway energy)."""
+    max_extent: float = 5000.0
+    """m from the origin: anything farther ends the episode as invalid."""
+
+    def threshold(self, type_id: str) -> tuple[float, float]:
+        """(force N, torque N m) at which a connection of block type ``type_id`` breaks."""
+        k = self.break_factor.get(type_id, 1.0)
+        return self.break_force * k, self.break_torque * k
+
+    def __hash__(self) -> int:  # dict field: hash by the immutable view
+        items = tuple((k, v if not isinstance(v, dict) else tuple(sorted(v.items())))
+                      for k, v in self.__dict__.items())
+        return hash(items)
+
+
+DEFAULT_PARAMS = PhysicsParams()
