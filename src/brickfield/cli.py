@@ -24,7 +24,6 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 def _register_groups() -> None:
     from brickfield.lego.cli import app as lego_app
-
     from brickfield.machines.cli import app as machine_app
 
     app.add_typer(lego_app, name="lego", help="LEGO brick structures: check, score, export.")

@@ -51,7 +51,8 @@ def test_check_stdin():
 
 def test_batch_bad_lines_give_error_records(tmp_path):
     lines = [json.dumps({"id": "a", "bricks": example_text("tower")}), "{not json",
-             json.dumps({"id": "c", "bricks": 7}), json.dumps({"id": "d", "bricks": example_text("stairs_9")})]
+             json.dumps({"id": "c", "bricks": 7}),
+             json.dumps({"id": "d", "bricks": example_text("stairs_9")})]
     inp = _write(tmp_path, "in.jsonl", "\n".join(lines) + "\n")
     out = tmp_path / "out.jsonl"
     r = runner.invoke(app, ["lego", "check", "--batch", inp, "--out", str(out)])
