@@ -191,3 +191,57 @@ def export(
         typer.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_UNREADABLE) from None
     raise typer.Exit(EXIT_OK)
+
+
+# --- simulate --------------------------------------------------------------------------------------
+
+@app.command("simulate")
+def simulate_cmd(
+    file: str = typer.Argument(..., help="Construction tree (JSON or LLM text), or - for stdin."),
+    task: str = typer.Option("car", "--task", help="car or catapult."),
+    level: int = typer.Option(1, "--level", help="Level number of the task."),
+    as_json: bool = typer.Option(False, "--json", help="Print score, validity, reward, damage, metrics "
+                                 "and timing as JSON."),
+    trace: Path = typer.Option(None, "--trace", help="Write the full trace (every block's position, "
+                               "rotation and velocity every 0.2 s, Besiege coordinates) to this JSON file."),
+    strict: bool = typer.Option(False, "--strict", help="Fixed reading of the rules instead of the "
+                                "reference's quirks (placement and validity, as in `check --strict`)."),
+) -> None:
+    """Simulate a machine on a task level and score it (reward = validity x score).
+
+    Exit 0 simulated and valid, 1 invalid machine (still simulated when it could be placed) or a
+    simulation stopped early, 2 unreadable input or unknown task/level.
+    """
+    from brickfield.machines.tasks import evaluate_machine, feedback_summary, get_task
+
+    try:
+        spec = get_task(task.strip().lower(), level)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc).strip("'\""), param_hint="--task/--level") from None
+    try:
+        text = read_input(file)
+    except ParseError as err:
+        raise fail_unreadable(err, as_json) from None
+    result = evaluate_machine(text, spec, reference_quirks=not strict)
+    if result.report is not None and _unreadable(result.report):
+        if as_json:
+            typer.echo(json.dumps(result.to_dict()))
+        else:
+            typer.echo(f"error: {result.report.issues[0]}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE)
+    if trace is not None and result.episode is not None:
+        try:
+            trace.write_text(json.dumps(result.episode.to_dict()), encoding="utf-8")
+        except OSError as exc:
+            typer.echo(f"error: cannot write {trace}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(EXIT_UNREADABLE) from None
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+    else:
+        typer.echo(feedback_summary(result))
+        t = result.timing
+        if t:
+            typer.echo(f"timing: compile {t['compile_s'] * 1e3:.1f} ms, simulate {t['sim_s'] * 1e3:.1f} ms "
+                       f"for {t['sim_seconds']:.1f} s simulated")
+    ok = result.valid and result.episode is not None and result.episode.valid
+    raise typer.Exit(EXIT_OK if ok else EXIT_FAIL)

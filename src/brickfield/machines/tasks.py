@@ -158,6 +158,7 @@ class TaskResult:
     episode: Episode | None = None
     disallowed_blocks: tuple[str, ...] = ()
     timing: dict[str, float] = field(default_factory=dict)
+    report: Any = field(default=None, repr=False)   # the ValidityReport (None for a PlacedMachine)
 
     def to_dict(self, include_trace: bool = False) -> dict[str, Any]:
         ep = self.episode
@@ -183,19 +184,21 @@ def evaluate_machine(source: str | bytes | Sequence[Any] | PlacedMachine, task: 
     from brickfield.machines.validity import check_machine
 
     spec = task if isinstance(task, TaskSpec) else get_task(task, level)
+    report = None
     if isinstance(source, PlacedMachine):
         machine, valid, errors = source, source.spatial_valid, tuple(source.errors)
     else:
         report = check_machine(source, reference_quirks=reference_quirks)
         machine, valid, errors = report.machine, report.valid, tuple(report.errors)
     if machine is None:
-        return TaskResult(spec.name, False, 0.0, 0.0, errors)
+        return TaskResult(spec.name, False, 0.0, 0.0, errors, report=report)
     lvl = spec.level
     t0 = time.perf_counter()
     try:
         compiled = compile_machine(machine, params, lvl.obstacles)
     except Exception as exc:  # a model MuJoCo refuses to compile is an invalid design, not a crash
-        return TaskResult(spec.name, False, 0.0, 0.0, (*errors, f"physics compile error: {exc}"))
+        return TaskResult(spec.name, False, 0.0, 0.0, (*errors, f"physics compile error: {exc}"),
+                          report=report)
     compile_s = time.perf_counter() - t0
     ep = simulate(compiled, lvl.duration, lvl.schedule, max_wall_s=max_wall_s, seed=seed)
     result = spec.score(ep)
@@ -203,7 +206,7 @@ def evaluate_machine(source: str | bytes | Sequence[Any] | PlacedMachine, task: 
     score = result.score if ep.valid else 0.0
     return TaskResult(spec.name, bool(valid), score, float(valid) * score, errors, result.metrics, ep,
                       disallowed, {"compile_s": compile_s, "sim_s": ep.wall_s,
-                                   "sim_seconds": ep.sim_time, "steps": float(ep.steps)})
+                                   "sim_seconds": ep.sim_time, "steps": float(ep.steps)}, report)
 
 
 def feedback_summary(result: TaskResult) -> str:

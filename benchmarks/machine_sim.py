@@ -1,0 +1,127 @@
+"""Machine simulation speed: compile time, 5 s episode time vs the bare ``mj_step`` floor on the same
+compiled model, real-time factor, and full evaluations per second with 1 and 2 worker processes.
+
+    python benchmarks/machine_sim.py            # full run (~1 min on 2 cores)
+    python benchmarks/machine_sim.py --quick    # a few seconds
+
+Rows: the reference car (car level 1) and catapult (catapult level 1, L held), each with the default
+``fused`` connections and with every rigid attachment as a breakable weld (``welded``), plus a fused
+row with breakage off (no load sensors). ``overhead`` = episode time / floor, where the floor is one
+``mujoco.mj_step(m, d, nstep=N)`` call over the same number of steps on the same compiled model
+(targets: overhead <= 1.3, real-time factor >= 100 on one core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+from dataclasses import replace
+
+import mujoco
+
+from brickfield.machines.levels import get_level
+from brickfield.machines.physics import compile_machine
+from brickfield.machines.physics_params import DEFAULT_PARAMS, PhysicsParams
+from brickfield.machines.simulate import simulate
+from brickfield.machines.tasks import evaluate_machine, reference_machine
+from brickfield.machines.validity import check_machine
+
+MACHINES = (("car", "car"), ("catapult", "catapult"))
+SETTINGS = (("fused", DEFAULT_PARAMS), ("fused, unbreakable", replace(DEFAULT_PARAMS, breakable=False)),
+            ("welded", replace(DEFAULT_PARAMS, connection_mode="welded")))
+
+
+def _best(fn, reps: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _evaluate(args: tuple[str, str, PhysicsParams]) -> float:
+    name, task, params = args
+    return evaluate_machine(reference_machine(name), task, params=params).score
+
+
+def _episodes_per_s(name: str, task: str, params: PhysicsParams, workers: int, n: int) -> float:
+    jobs = [(name, task, params)] * n
+    if workers == 1:
+        t0 = time.perf_counter()
+        for j in jobs:
+            _evaluate(j)
+        return n / (time.perf_counter() - t0)
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        pool.map(_evaluate, jobs[:workers])  # warm up the workers (imports)
+        t0 = time.perf_counter()
+        pool.map(_evaluate, jobs, chunksize=max(1, n // (4 * workers)))
+        return n / (time.perf_counter() - t0)
+
+
+def run(quick: bool) -> list[dict[str, object]]:
+    reps = 3 if quick else 10
+    n_eval = 10 if quick else 60
+    rows = []
+    for name, task in MACHINES:
+        level = get_level(task, 1)
+        placed = check_machine(reference_machine(name)).machine
+        assert placed is not None
+        for label, params in SETTINGS:
+            obstacles, duration, schedule = level.obstacles, level.duration, level.schedule
+            compile_s = _best(lambda pm=placed, p=params, ob=obstacles: compile_machine(pm, p, ob), reps)
+            cm = compile_machine(placed, params, obstacles)
+            ep = simulate(cm, duration, schedule)
+            sim_s = _best(lambda cm=cm, T=duration, s=schedule: simulate(cm, T, s), reps)
+            m = cm.model
+            held = [k for k in level.schedule.keys if level.schedule.held(k, 0.0)]
+
+            def bare(m: mujoco.MjModel = m, cm=cm, held=held, steps=ep.steps) -> None:  # type: ignore[no-untyped-def]
+                d = mujoco.MjData(m)
+                d.ctrl[:] = cm.ctrl_for(held)
+                t0 = time.perf_counter()
+                mujoco.mj_step(m, d, nstep=steps)
+                bare.t = time.perf_counter() - t0  # type: ignore[attr-defined]
+
+            floors = []
+            for _ in range(reps):
+                bare()
+                floors.append(bare.t)  # type: ignore[attr-defined]
+            floor = min(floors)
+            row: dict[str, object] = {
+                "machine": name, "setting": label, "nv": m.nv, "steps": ep.steps,
+                "compile_ms": compile_s * 1e3, "episode_ms": sim_s * 1e3, "floor_ms": floor * 1e3,
+                "overhead": sim_s / floor, "rtf": level.duration / sim_s, "damage": len(ep.damage)}
+            if label != "fused, unbreakable":
+                row["eval_per_s_1"] = _episodes_per_s(name, task, params, 1, n_eval)
+                row["eval_per_s_2"] = _episodes_per_s(name, task, params, 2, n_eval)
+            rows.append(row)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions and evaluations")
+    args = ap.parse_args()
+    rows = run(args.quick)
+    cols = ("machine", "setting", "nv", "steps", "compile_ms", "episode_ms", "floor_ms", "overhead",
+            "rtf", "eval_per_s_1", "eval_per_s_2")
+    head = ("machine", "setting", "nv", "steps", "compile ms", "5s episode ms", "mj_step floor ms",
+            "overhead", "real-time x", "evals/s 1 proc", "evals/s 2 procs")
+    p = DEFAULT_PARAMS
+    print(f"timestep {p.timestep} s, breakage check every {p.break_check_every} steps, samples every "
+          "0.2 s; evals/s = parse + validity + placement + compile + simulate + score")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c, "-")
+            cells.append(f"{v:.2f}" if isinstance(v, float) else str(v))
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
