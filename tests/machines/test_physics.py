@@ -201,10 +201,22 @@ def test_default_thresholds_calibration() -> None:
 def test_heavy_car_crash_breaks_front_ballast_light_car_survives() -> None:
     wall = (Box((0.0, 5.0, 30.0), (30.0, 10.0, 1.0)),)
     assert not simulate(place(CAR), obstacles=wall).damage
-    heavy = [*CAR, {"id": "35", "order_id": 6, "parent": 1, "bp_id": 0}]
-    ep = simulate(place(heavy), obstacles=wall, params=PhysicsParams(break_force=8000.0,
-                                                                     break_torque=8000.0))
-    assert [e.order_id for e in ep.damage] == [6]
+    heavy = [*CAR, {"id": "35", "order_id": 6, "parent": 1, "bp_id": 8},
+             {"id": "35", "order_id": 7, "parent": 1, "bp_id": 0},
+             {"id": "35", "order_id": 8, "parent": 0, "bp_id": 4}]
+    ep = simulate(place(heavy), obstacles=wall)
+    assert [e.order_id for e in ep.damage] == [7]       # the ballast on the nose
+    assert ep.damage[0].force > 12000.0
+
+
+def test_ballast_tower_dropped_5_m_snaps_its_pole() -> None:
+    tower = [{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1},
+             {"id": "41", "order_id": 1, "parent": 0, "bp_id": 4},
+             *({"id": "35", "order_id": k + 2, "parent": 1, "bp_id": bp}
+               for k, bp in enumerate((0, 2, 4, 6, 8)))]
+    assert not simulate(place(tower)).damage             # standing on the ground: fine
+    ep = simulate(place(tower, lowest=5.5))
+    assert [(e.order_id, e.type_id) for e in ep.damage] == [(1, "41")]
 
 
 def test_params_are_hashable_and_replaceable() -> None:
