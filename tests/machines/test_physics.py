@@ -8,7 +8,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from brickfield.machines.levels import Box
+from brickfield.machines.levels import Box, ControlSchedule
 from brickfield.machines.physics import (
     CompiledMachine,
     Role,
@@ -225,3 +225,63 @@ def test_params_are_hashable_and_replaceable() -> None:
     assert hash(p) != hash(q) and q.timestep == 0.01
     assert p.threshold("41")[0] < p.threshold("15")[0] < p.threshold("22")[0]
     assert isinstance(compile_machine(place(CAR), q), CompiledMachine)
+
+
+# --- block types -------------------------------------------------------------------------------
+def test_every_catalog_type_compiles_and_simulates() -> None:
+    from brickfield.machines.catalog import BLOCKS, LINEAR_TYPES
+
+    for type_id, spec in BLOCKS.items():
+        if type_id in LINEAR_TYPES or type_id == "0":
+            continue
+        tree = [{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1},
+                {"id": type_id, "order_id": 1, "parent": 0, "bp_id": 0}]
+        if spec.attach_points:   # and something hanging from it
+            tree.append({"id": "15", "order_id": 2, "parent": 1, "bp_id": 0})
+        ep = simulate(place(tree), duration=0.5)
+        assert ep.valid, (type_id, ep.invalid_reason)
+
+
+def test_brace_across_a_hinge_locks_it() -> None:
+    held = ControlSchedule({"L": ((0.0, 2.0),)})
+    braced = [*CATAPULT, {"id": "7", "order_id": 13, "parent_a": 0, "bp_id_a": 2, "parent_b": 10,
+                          "bp_id_b": 1}]
+    cm = compile_machine(place(braced))
+    assert (cm.model.neq == 1 and cm.model.geom_contype[cm.model.ngeom - 1] == 0) or cm.model.neq == 1
+    free = simulate(place(CATAPULT), duration=2.0, schedule=held)
+    locked = simulate(cm, duration=2.0, schedule=held)
+    b = CATAPULT.index(next(t for t in CATAPULT if t["id"] == "36"))
+    assert free.positions[:, b, 1].max() > locked.positions[:, b, 1].max() + 1.0
+
+
+def test_brace_inside_one_rigid_group_adds_no_constraint() -> None:
+    braced = [*CAR, {"id": "7", "order_id": 6, "parent_a": 0, "bp_id_a": 4, "parent_b": 1, "bp_id_b": 7}]
+    assert compile_machine(place(braced)).model.neq == 0
+
+
+def test_wheels_on_suspensions_still_drive_and_spring_back() -> None:
+    tree = [{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1},
+            {"id": "63", "order_id": 1, "parent": 0, "bp_id": 0},
+            *({"id": "16", "order_id": 2 + k, "parent": p, "bp_id": bp}
+              for k, (p, bp) in enumerate(((0, 2), (0, 3), (1, 3), (1, 6)))),
+            *({"id": "2", "order_id": 6 + k, "parent": 2 + k, "bp_id": 0} for k in range(4))]
+    cm = compile_machine(place(tree))
+    slides = [j for j in range(cm.model.njnt) if cm.model.jnt_type[j] == mujoco.mjtJoint.mjJNT_SLIDE]
+    assert len(slides) == 4 and np.all(cm.model.jnt_stiffness[slides] > 0)
+    ep = simulate(cm)
+    assert ep.valid and ep.positions[-1, 0, 2] - ep.positions[0, 0, 2] > 20.0
+
+
+def test_steering_hinge_holds_straight_and_spinning_block_spins() -> None:
+    tree = [{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1},
+            {"id": "28", "order_id": 1, "parent": 0, "bp_id": 4},
+            {"id": "22", "order_id": 2, "parent": 0, "bp_id": 0},
+            {"id": "63", "order_id": 3, "parent": 2, "bp_id": 1}]
+    cm = compile_machine(place(tree, lowest=3.0))
+    assert cm.model.nu == 2
+    d = mujoco.MjData(cm.model)
+    d.ctrl[:] = cm.base_ctrl
+    mujoco.mj_step(cm.model, d, nstep=100)          # 0.5 s in the air
+    steer, spin = (cm.model.joint(f"j{i}") for i in (1, 2))
+    assert abs(d.qpos[steer.qposadr[0]]) < 0.05
+    assert abs(d.qvel[spin.dofadr[0]]) > 5.0
