@@ -186,8 +186,6 @@ def test_default_thresholds_calibration() -> None:
     """The claims behind the default thresholds (physics_params.break_force)."""
     # normal operation of the reference machines: nothing breaks
     assert not simulate(place(CAR)).damage
-    from brickfield.machines.levels import ControlSchedule
-
     held = ControlSchedule({"L": ((0.0, 5.0),)})
     assert not simulate(place(CATAPULT), schedule=held).damage
     # the 5 m spawn drop of machines with linear blocks (BesiegeField phantom quirk): survives
