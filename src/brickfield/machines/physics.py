@@ -258,7 +258,7 @@ def compile_machine(placed: PlacedMachine, params: PhysicsParams = DEFAULT_PARAM
         spec.add_exclude(bodyname1=f"b{i}", bodyname2=f"b{p}")
         eq_info.append((i, p, blocks[i].type_id))
     for i, pa, pb in weld_braces:
-        # anchored at end B in body A's frame so the weld holds the placed pose
+        # no explicit relpose: MuJoCo welds the two bodies in their placed (qpos0) relative pose
         spec.add_equality(name=f"w{i}", type=mujoco.mjtEq.mjEQ_WELD, name1=f"b{pa}", name2=f"b{pb}",
                           objtype=mujoco.mjtObj.mjOBJ_BODY, solref=list(params.weld_solref))
         eq_info.append((i, pa, blocks[i].type_id))
