@@ -1,0 +1,146 @@
+"""Speed of the LP stability analysis (brickfield.lego.stability) on generated structures and on the
+80 BrickGPT reference cases.
+
+For each size the table gives the median wall time of one `analyze_stability` call (model build +
+solve + scoring) and, measured in the same run, the median time of the cheap connectivity check
+`grid.grounded_mask` (occupancy grid + union-find) as a baseline. The reference section compares
+with BrickGPT's Gurobi analysis (13 ms median per structure on a 2-vCPU VM, from the reference README).
+
+    .venv/bin/python benchmarks/lego_stability.py [--quick] [--solver clarabel|highs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from brickfield.lego.grid import grounded_mask
+from brickfield.lego.stability import StabilityConfig, analyze_stability
+from brickfield.lego.structure import Brick, Structure
+from brickfield.lego.textformat import parse_structure
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared/reference/verdicts/lego/stability.jsonl"
+REFERENCE_MEDIAN_S = 0.013  # BrickGPT + Gurobi, median over the reference cases (README "Timing")
+SIZES = (10, 50, 100, 300, 1000)
+_SHAPES = ((1, 1), (1, 2), (1, 4), (1, 6), (1, 8), (2, 2), (2, 4), (2, 6))
+
+
+def walls(n: int, length: int = 20) -> Structure:
+    """Parallel running-bond walls of 1x4 bricks (1x2 at the ends of odd courses) along y, two
+    studs apart, built course by course over all walls and cut at n bricks. Stable by construction."""
+    bricks: list[Brick] = []
+    for z in range(20):
+        for x in range(0, 20, 2):
+            ys = list(range(0, length, 4)) if z % 2 == 0 else [0, *range(2, length - 2, 4), length - 2]
+            for i, y in enumerate(ys):
+                w = 2 if z % 2 and i in (0, len(ys) - 1) else 4
+                bricks.append(Brick(1, w, x, y, z))
+                if len(bricks) == n:
+                    return Structure(bricks)
+    raise ValueError(f"walls hold at most {len(bricks)} bricks")
+
+
+def random_stack(n: int, seed: int = 0) -> Structure:
+    """Random library bricks dropped layer by layer, each overlapping the layer below by >= 1 stud
+    and colliding with nothing (like the reference's `random` family). Often unstable when tall."""
+    rng = np.random.default_rng(seed)
+    side = max(8, int(np.ceil(np.sqrt(n) * 1.6)))
+    layers = max(4, min(20, n // 8))
+    occ = np.zeros((side, side, 20), dtype=bool)
+    per_layer = int(np.ceil(n / layers))
+    bricks: list[Brick] = []
+    for z in range(layers):
+        placed = tries = 0
+        while placed < per_layer and len(bricks) < n and tries < 5000:
+            tries += 1
+            a, b = _SHAPES[rng.integers(len(_SHAPES))]
+            h, w = (a, b) if rng.random() < 0.5 else (b, a)
+            x, y = int(rng.integers(0, side - h + 1)), int(rng.integers(0, side - w + 1))
+            if occ[x:x + h, y:y + w, z].any() or (z > 0 and not occ[x:x + h, y:y + w, z - 1].any()):
+                continue
+            occ[x:x + h, y:y + w, z] = True
+            bricks.append(Brick(h, w, x, y, z))
+            placed += 1
+    return Structure(bricks, world_dim=(side, side, 20))
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def generated_table(cfg: StabilityConfig, sizes: tuple[int, ...], repeats: int, console: Console) -> None:
+    table = Table(title=f"analyze_stability vs grounded_mask (median of {repeats}, solver {cfg.solver})")
+    for col in ("structure", "bricks", "LP vars", "stable", "max score", "stability ms",
+                "grounded ms", "ratio"):
+        table.add_column(col, justify="left" if col == "structure" else "right")
+    for family, make in (("walls", walls), ("random stack", random_stack)):
+        for n in sizes:
+            s = make(n)
+            res = analyze_stability(s, cfg)  # warm-up, and the row's verdict
+            t_stab = median_time(lambda s=s: analyze_stability(s, cfg), repeats)
+            t_conn = median_time(lambda s=s: grounded_mask(s), max(repeats, 5))
+            n_vars = res.model.n_vars if res.model is not None else 0
+            table.add_row(family, str(len(s)), str(n_vars), "yes" if res.stable else "no",
+                          f"{res.max_score:.3f}", f"{t_stab * 1e3:.1f}", f"{t_conn * 1e3:.2f}",
+                          f"{t_stab / t_conn:.0f}x")
+    console.print(table)
+
+
+def reference_section(cfg: StabilityConfig, repeats: int, console: Console) -> None:
+    if not REFERENCE.exists():
+        console.print(f"(reference cases not found at {REFERENCE}; skipped)")
+        return
+    cases = [json.loads(line) for line in REFERENCE.read_text().splitlines() if line.strip()]
+    ours, theirs, agree = [], [], 0
+    for case in cases:
+        s = parse_structure(case["bricks"])
+        res = analyze_stability(s, cfg)
+        agree += res.stable == case["stable"]
+        if case["seconds"] is None:  # collisions: the reference did not run its solver
+            continue
+        ours.append(median_time(lambda s=s: analyze_stability(s, cfg), repeats))
+        theirs.append(case["seconds"])
+    ours_arr, theirs_arr = np.array(ours), np.array(theirs)
+    ratio = theirs_arr / ours_arr
+    table = Table(title=f"BrickGPT reference cases ({len(ours)} solved structures, 1-30 bricks)")
+    for col in ("", "median ms", "max ms", "total s"):
+        table.add_column(col, justify="left" if not col else "right")
+    table.add_row(f"brickfield ({cfg.solver})", f"{np.median(ours_arr) * 1e3:.2f}",
+                  f"{ours_arr.max() * 1e3:.2f}", f"{ours_arr.sum():.3f}")
+    table.add_row("BrickGPT + Gurobi (reference README)", f"{np.median(theirs_arr) * 1e3:.2f}",
+                  f"{theirs_arr.max() * 1e3:.2f}", f"{theirs_arr.sum():.3f}")
+    console.print(table)
+    console.print(f"verdicts matched {agree}/{len(cases)}; speed-up vs the 13 ms reference median: "
+                  f"{REFERENCE_MEDIAN_S / np.median(ours_arr):.1f}x; per-case speed-up median "
+                  f"{np.median(ratio):.1f}x (min {ratio.min():.1f}x). Reference times are from a "
+                  "different machine (2-vCPU EPYC VM).")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="one repeat, sizes up to 300")
+    ap.add_argument("--solver", choices=("clarabel", "highs"), default="clarabel")
+    args = ap.parse_args()
+    cfg = StabilityConfig(solver=args.solver, fallback=False)
+    repeats = 1 if args.quick else 5
+    sizes = tuple(n for n in SIZES if n <= 300) if args.quick else SIZES
+    console = Console(width=120)
+    generated_table(cfg, sizes, repeats, console)
+    reference_section(cfg, 1 if args.quick else 3, console)
+
+
+if __name__ == "__main__":
+    main()
