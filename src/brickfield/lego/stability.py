@@ -19,9 +19,11 @@ Residual tolerance: BrickGPT flags a brick when a residual is ``> 0``, which tur
 ``residual_tol`` N or a torque residual exceeds ``residual_tol * stud_pitch`` N*m (i.e. torques are
 compared as the force at a one-stud lever). Measured in those units, real residuals at the optimum
 are a sizeable fraction of a brick's weight: >= 1.4e-3 N on all 80 reference cases and >= 1e-4 N on
-random 300..1000-brick towers, while Clarabel's noise (tolerance 1e-10) stays below 5e-9 N on the
-reference cases and below 1e-6 N on those towers. The default ``residual_tol = 1e-5`` N sits in that
-gap, an order of magnitude from either side.
+random 300..1000-brick towers, while Clarabel's numerical noise (tolerance 1e-10) stays below 5e-9 N
+on the reference cases and below 1e-6 N on those towers. The default ``residual_tol = 1e-5`` N sits
+in that gap. Values inside the gap do occur, but only as shares of a degenerate optimum (the brick
+could carry a full residual at equal cost, checked by maximising it over the optimal face), where
+flagging the brick or not are both optimal answers.
 
 Degenerate optima: when the optimum can leave the residual on any of several bricks, or split a load
 over parallel supports in many ways, Clarabel returns a central optimal solution (every candidate
@@ -343,3 +345,6 @@ def analyze_stability(structure: Structure, config: StabilityConfig | None = Non
         residuals=np.abs(imb).sum(axis=1), floating=floating, fail_kind=fail_kind,
         fail_kinds=fail_kinds, objective=model.objective(x), solver=sol.solver,
         seconds=time.perf_counter() - t0, capacity=cfg.capacity, x=x, model=model)
+
+
+__all__ = ["FAIL_KINDS", "StabilityConfig", "StabilityResult", "analyze_stability"]

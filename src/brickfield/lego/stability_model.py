@@ -7,12 +7,19 @@ penalised residual. Brick pairs interact through
 * **stud connections**: every cell whose stud is plugged into the brick above carries 3 vertical
   contact points (upper brick 2 wide) or 4 (upper brick 1 wide), each with a pull ``f >= 0`` (the
   clutch friction holding the upper brick down) and a press ``n >= 0``, plus a free horizontal
-  knob force in x and y that acts at the interface height;
+  knob force in x and y acting at the interface height;
 * **side contacts**: two cells of different bricks touching side by side in one layer push on
   each other (compression only), acting at the bottom of the layer as in the reference;
 * **the ground**: layer-0 cells connect to a baseplate that can pull, press and push sideways.
 
 Objective (true units, N and N*m): ``sum |residual| + alpha * sum_b max_k pull_bk + beta * sum pull``.
+Torques: ``tau1`` is about the x axis (``y*Fz - z*Fy``), ``tau2`` about the y axis (``z*Fx - x*Fz``),
+both through the brick centre; torsion about z is not modelled (as in the reference).
+
+Horizontal forces between the same two bricks all act at the same height, so they are equivalent
+whatever stud or face carries them: one knob force pair per connected brick pair and one push per
+touching brick pair replace the reference's per-stud / per-face variables. The optimum is unchanged
+and the LP loses a large degenerate subspace.
 
 The reference writes the bilinear complementarity ``n * f = 0`` per point; it is dropped here
 because subtracting ``min(n, f)`` from both changes no force or torque and strictly lowers the
