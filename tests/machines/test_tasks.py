@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from brickfield.machines.feedback import feedback_text
 from brickfield.machines.levels import CAR_BLOCKS, CATAPULT_BLOCKS, get_level
 from brickfield.machines.simulate import Episode
 from brickfield.machines.tasks import (
     REFERENCE_MACHINES,
     available_tasks,
     evaluate_machine,
-    feedback_summary,
     get_task,
     reference_machine,
     score_car,
@@ -125,7 +125,7 @@ def test_invalid_episode_scores_zero() -> None:
 def test_unreadable_design_is_invalid_not_an_exception() -> None:
     r = evaluate_machine("this is not a machine", "car")
     assert not r.valid and r.reward == 0.0 and r.episode is None and r.errors
-    assert "valid: False" in feedback_summary(r)
+    assert "INVALID machine" in feedback_text(r)
 
 
 def test_spatially_invalid_design_is_simulated_but_rewarded_zero() -> None:

@@ -212,7 +212,8 @@ def simulate_cmd(
     Exit 0 simulated and valid, 1 invalid machine (still simulated when it could be placed) or a
     simulation stopped early, 2 unreadable input or unknown task/level.
     """
-    from brickfield.machines.tasks import evaluate_machine, feedback_summary, get_task
+    from brickfield.machines.feedback import feedback_text
+    from brickfield.machines.tasks import evaluate_machine, get_task
 
     try:
         spec = get_task(task.strip().lower(), level)
@@ -238,7 +239,7 @@ def simulate_cmd(
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
     else:
-        typer.echo(feedback_summary(result))
+        typer.echo(feedback_text(result))
         t = result.timing
         if t:
             typer.echo(f"timing: compile {t['compile_s'] * 1e3:.1f} ms, simulate {t['sim_s'] * 1e3:.1f} ms "

@@ -10,7 +10,8 @@ from rich.table import Table
 
 from brickfield.machines.export_bsg import to_bsg
 from brickfield.machines.export_mjcf import scene_to_mjcf
-from brickfield.machines.tasks import evaluate_machine, feedback_summary, get_task, reference_machine
+from brickfield.machines.feedback import feedback_text
+from brickfield.machines.tasks import evaluate_machine, get_task, reference_machine
 
 #: (reference machine, task, level) rows shown by the demo.
 DEMO_RUNS: tuple[tuple[str, str, int], ...] = (
@@ -44,6 +45,6 @@ def run(console: Console, out_dir: Path) -> None:
             placed = result.report.machine
             stem.with_suffix(".bsg").write_text(to_bsg(placed, name=name))
             stem.with_suffix(".xml").write_text(scene_to_mjcf(placed, get_task(task, level).level))
-        stem.with_suffix(".feedback.txt").write_text(feedback_summary(result) + "\n")
+        stem.with_suffix(".feedback.txt").write_text(feedback_text(result) + "\n")
     console.print(table)
     console.print(f"Artefacts in {out_dir}/: .bsg for the game, MJCF .xml for MuJoCo's viewer, feedback text")

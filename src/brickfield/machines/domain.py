@@ -13,7 +13,8 @@ from typing import Any
 
 from brickfield.core.contract import Evaluation, Task
 from brickfield.core.registry import register_domain
-from brickfield.machines.tasks import TaskResult, evaluate_machine, feedback_summary
+from brickfield.machines.feedback import feedback_text
+from brickfield.machines.tasks import TaskResult, evaluate_machine
 from brickfield.machines.tree import ConstructionTree, parse_tree
 
 
@@ -33,7 +34,7 @@ def result_to_evaluation(result: TaskResult) -> Evaluation:
     metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))}
     metrics["score"] = result.score
     return Evaluation(domain="machines", valid=result.valid, reward=result.reward, errors=list(result.errors),
-                      metrics=metrics, details=details, feedback=feedback_summary(result),
+                      metrics=metrics, details=details, feedback=feedback_text(result),
                       timings=dict(result.timing))
 
 

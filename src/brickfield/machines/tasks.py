@@ -209,31 +209,6 @@ def evaluate_machine(source: str | bytes | Sequence[Any] | PlacedMachine, task: 
                                    "sim_seconds": ep.sim_time, "steps": float(ep.steps)}, report)
 
 
-def feedback_summary(result: TaskResult) -> str:
-    """A few lines of plain-text feedback (task, validity, score, key metrics, damage)."""
-    lines = [f"task: {result.task}", f"valid: {result.valid}",
-             f"score: {result.score:.2f}  reward: {result.reward:.2f}"]
-    lines += [f"error: {e.splitlines()[0]}" for e in result.errors[:3]]
-    m = result.metrics
-    for key in ("distance", "max_speed", "max_height"):
-        if key in m:
-            lines.append(f"{key.replace('_', ' ')}: {m[key]:.2f}")
-    if "reason" in m:
-        lines.append(f"note: {m['reason']}")
-    ep = result.episode
-    if ep is not None:
-        if ep.invalid_reason:
-            lines.append(f"simulation stopped: {ep.invalid_reason}")
-        for e in ep.damage[:5]:
-            lines.append(f"machine damaged: block order_id {e.order_id} (type {e.type_id}) "
-                         f"broke off at {e.time:.2f}s ({e.force:.0f} N, {e.torque:.0f} N m)")
-        if len(ep.damage) > 5:
-            lines.append(f"... and {len(ep.damage) - 5} more breakages")
-    if result.disallowed_blocks:
-        lines.append(f"blocks not allowed on this level: {', '.join(result.disallowed_blocks)}")
-    return "\n".join(lines)
-
-
 REFERENCE_MACHINES: dict[str, str] = {
     "car": "log chassis with four powered wheels (the verified BesiegeField car); >= 30 m on car 1",
     "catapult": "ballasted base, hinge arm pointing back with container and boulder, rubber band "
