@@ -37,7 +37,7 @@ def test_text_summary_and_trace_file_through_main_cli(tmp_path: Path) -> None:
     result = runner.invoke(main_app, ["machine", "simulate", path, "--task", "catapult", "--level", "1",
                                       "--trace", str(out)])
     assert result.exit_code == 0, result.output
-    assert "task: catapult_level1" in result.stdout and "score:" in result.stdout
+    assert "Task: catapult_level1" in result.stdout and "Score:" in result.stdout
     trace = json.loads(out.read_text(encoding="utf-8"))
     assert len(trace["times"]) == 26 and len(trace["positions"][0]) == len(reference_machine("catapult"))
 
@@ -56,7 +56,7 @@ def test_damage_is_reported(tmp_path: Path) -> None:
     assert [(e["order_id"], e["type_id"]) for e in d["damage"]] == [(1, "41")]
     assert 0.8 < d["damage"][0]["time"] < 1.3 and d["damage"][0]["force"] > 8000.0
     text = runner.invoke(app, ["simulate", path, "--task", "catapult"]).stdout
-    assert "machine damaged: block order_id 1 (type 41)" in text
+    assert "(order_id 1) broke off" in text
 
 
 def test_invalid_machine_exits_1_and_still_reports(tmp_path: Path) -> None:

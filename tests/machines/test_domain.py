@@ -11,7 +11,7 @@ def test_machine_domain_evaluates_reference_car_and_negative_control():
     d = car.to_dict()
     assert d["file_valid"] is True and d["spatial_valid"] is True and d["damage"] == []
     assert d["metrics"]["score"] == car.reward
-    assert "score" in (car.feedback or "")
+    assert f"Score: {car.reward:.2f}" in (car.feedback or "")
     flat = dom.evaluate(json.dumps(reference_machine("car_wheels_down")), Task("machines", "car"))
     assert flat.reward < 3.0
 
