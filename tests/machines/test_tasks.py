@@ -41,7 +41,9 @@ def test_reference_catapult_throws(quirks: bool) -> None:
 @pytest.mark.parametrize("name", ["car_wheels_down", "car_no_wheels"])
 def test_car_negative_controls_score_about_zero(name: str) -> None:
     r = evaluate_machine(reference_machine(name), "car")
-    assert r.valid and r.score < 2.0          # only the spawn drop and a little spinning
+    # only the spawn drop and some wobbling: two wheels spinning flat on the ground make the
+    # chassis wander chaotically by a few metres (far below the 40+ m of the reference car)
+    assert r.valid and r.score < 5.0
 
 
 def test_catapult_without_boulder_scores_zero() -> None:

@@ -115,11 +115,22 @@ class PhysicsParams:
     wheel_kv: float = 20.0
     """Velocity-servo gain (N m s/rad) of powered wheels; reaches the target speed within a few
     hundredths of a second when unloaded."""
-    wheel_torque: float = 60.0
-    """Torque limit (N m) per powered wheel: enough to slip a 1 m wheel under ~6 kg of machine on
-    friction 1, so small cars are traction-limited like in the game, big ones accelerate slower."""
-    large_wheel_torque: float = 135.0
-    """Large wheel (r = 1.5): torque scaled by radius^2 so the rim force is the same."""
+    wheel_torque: float = 20.0
+    """Torque limit (N m) per powered wheel. Two constraints bracket it. (1) Small cars must stay
+    traction-limited as in the game: the reference car (5.25 kg on four r = 1 wheels, friction 1)
+    needs mu m g r / 4 = 13 N m per wheel to use all its grip, so 20 N m leaves margin up to ~8 kg;
+    heavier machines accelerate slower. (2) A plain car must not lift its own chassis: two rear
+    wheels of the reference car need ~38 N m each to raise the log and the front axle (1.25 kg at
+    1.5 m plus 2 kg at 3 m). The former 60 N m broke (2): after the 0.5 m spawn drop, during which
+    the wheels spin up in the air and pitch the chassis nose-up by angular-momentum exchange, the
+    rear motors kept the chassis rotating about the rear axle (the servo holds the wheel speed
+    *relative to the chassis*, so a car rolling slower than the wheels' rim speed turns its chassis
+    instead) and the car drove upside down from 3.6 s while still scoring 43.7 m. At 20 N m the
+    landing tilt peaks at ~11 deg and settles within 0.5 s; the car scores ~43.6 m at 10.3 m/s,
+    inside the best BesiegeField 5 s car scores (41-46 m, ~10 m/s)."""
+    large_wheel_torque: float = 45.0
+    """Large wheel (r = 1.5): ``wheel_torque`` scaled by radius^2 (20 x 2.25), i.e. the rim force
+    scaled by the radius, as the former 60/135 pair was."""
     spinning_speed: float = RPM_100
     """Spinning block target speed (rad/s); assumed equal to the wheel motor at speed 1."""
     spinning_kv: float = 20.0
