@@ -37,7 +37,9 @@ class Role(StrEnum):
     LOOSE = "loose"
     BRACE = "brace"
     BAND = "band"                # contracting tendon while its key is held
-    WINCH = "winch"
+    WINCH = "winch"              # rope of variable length (reels in / pays out on its keys)
+    DECOUPLER = "decoupler"      # rigid until its key fires it: its children come off
+    GRABBER = "grabber"          # rigid; welds to what touches its front, releases on its key
 
 
 _ROLE_BY_TYPE: dict[str, Role] = {
@@ -46,7 +48,8 @@ _ROLE_BY_TYPE: dict[str, Role] = {
     "50": Role.CASTER, "86": Role.CASTER, "16": Role.SUSPENSION, "2": Role.POWERED_WHEEL,
     "46": Role.POWERED_WHEEL, "40": Role.FREE_WHEEL, "60": Role.FREE_WHEEL, "22": Role.SPINNING,
     "39": Role.SPINNING, "36": Role.LOOSE, "23": Role.LOOSE, "7": Role.BRACE, "9": Role.BAND,
-    "45": Role.WINCH, "18": Role.RIGID, "18_1": Role.RIGID,   # pistons: not actuated (no task uses them)
+    "45": Role.WINCH, "4": Role.DECOUPLER, "27": Role.GRABBER,
+    "18": Role.RIGID, "18_1": Role.RIGID,   # pistons: not actuated (no task uses them)
 }
 _ROLE_BY_KIND = {BlockKind.ROOT: Role.ROOT, BlockKind.RIGID: Role.RIGID, BlockKind.JOINT: Role.HINGE,
                  BlockKind.POWERED: Role.SPINNING, BlockKind.WHEEL: Role.FREE_WHEEL,
@@ -191,15 +194,80 @@ def add_joint(spec: mujoco.MjSpec, body: mujoco.MjsBody, idx: int, role: Role, b
         a.set_to_velocity(kv=kv)
         a.forcelimited = lim
         a.forcerange = [-torque, torque]
-        # Forward drive: a positive spin about the wheel's facing axis pushes the machine towards
-        # -z for wheels facing x+, so unflipped wheels turn negative and flipped (x-) ones positive
-        # (derivation and check in tests/machines/test_physics.py).
-        speed = params.wheel_speed if wheel else params.spinning_speed
         on = wheel or params.spinning_automatic
-        base_ctrl.append((speed if flipped else -speed) if on else 0.0)
+        base_ctrl.append(forward_ctrl(role, flipped, params) if on else 0.0)
     elif role in (Role.STEER_HINGE, Role.STEER_BLOCK):
+        # integrated-velocity servo: ctrl = turn rate (+-steering_speed while a key is held), the
+        # actuator state = target angle (kept when the key is released), force = kp (target - q)
+        # - kv qdot. A steering hinge's target is clamped to its joint range; a steering block
+        # turns without limit.
         a = spec.add_actuator(name=f"a{idx}", target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
-        a.set_to_position(kp=params.steering_kp)
+        a.dyntype = mujoco.mjtDyn.mjDYN_INTEGRATOR
+        a.gaintype = mujoco.mjtGain.mjGAIN_FIXED
+        a.gainprm = [params.steering_kp] + [0.0] * 9
+        a.biastype = mujoco.mjtBias.mjBIAS_AFFINE
+        a.biasprm = [0.0, -params.steering_kp, -params.steering_kv] + [0.0] * 7
+        a.ctrllimited = lim
+        a.ctrlrange = [-params.steering_speed, params.steering_speed]
+        if role is Role.STEER_HINGE:
+            a.actlimited = lim
+            a.actrange = [-rng, rng]
         a.forcelimited = lim
         a.forcerange = [-params.steering_torque, params.steering_torque]
         base_ctrl.append(0.0)
+
+
+def forward_ctrl(role: Role, flipped: bool, params: PhysicsParams) -> float:
+    """Velocity target (rad/s) of a powered wheel or spinning block driving "forward".
+
+    A positive spin about the wheel's facing axis pushes the machine towards -z for wheels facing
+    x+, so unflipped wheels turn negative and flipped (x-) ones positive (derivation and check in
+    tests/machines/test_physics.py); spinning blocks follow the same convention."""
+    speed = params.wheel_speed if role is Role.POWERED_WHEEL else params.spinning_speed
+    return speed if flipped else -speed
+
+
+def add_winch(spec: mujoco.MjSpec, idx: int, length0: float, params: PhysicsParams) -> None:
+    """Tendon ``t{idx}`` between sites ``s{idx}a``/``s{idx}b`` and its rope actuator ``a{idx}``.
+
+    The rope is a one-sided stiff spring whose rest length is the actuator's state: it starts at
+    the placed distance ``length0`` (state 0), changes at ``ctrl`` m/s (negative reels in, positive
+    pays out) and is clamped to [``winch_min_length``, ``winch_max_length``]. Force
+    ``k (length0 + act - length) - c lengthdot``, limited to ``[-winch_max_force, 0]``: a slack
+    rope does nothing, a taut one only pulls."""
+    t = spec.add_tendon(name=f"t{idx}")
+    t.wrap_site(f"s{idx}a")
+    t.wrap_site(f"s{idx}b")
+    a = spec.add_actuator(name=f"a{idx}", target=f"t{idx}", trntype=mujoco.mjtTrn.mjTRN_TENDON)
+    k, c = params.winch_stiffness, params.winch_damping
+    a.dyntype = mujoco.mjtDyn.mjDYN_INTEGRATOR
+    a.gaintype = mujoco.mjtGain.mjGAIN_FIXED
+    a.gainprm = [k] + [0.0] * 9
+    a.biastype = mujoco.mjtBias.mjBIAS_AFFINE
+    a.biasprm = [k * length0, -k, -c] + [0.0] * 7
+    lim = mujoco.mjtLimited.mjLIMITED_TRUE
+    a.ctrllimited = lim
+    a.ctrlrange = [-params.winch_speed, params.winch_speed]
+    a.actlimited = lim
+    lo = min(params.winch_min_length, length0)
+    a.actrange = [lo - length0, max(params.winch_max_length, length0) - length0]
+    a.forcelimited = lim
+    a.forcerange = [-params.winch_max_force, 0.0]
+
+
+def add_grab_welds(spec: mujoco.MjSpec, grabbers: Iterable[int], targets: Iterable[str],
+                   params: PhysicsParams) -> None:
+    """One inactive weld ``grab{g}_{k}`` from grabber block ``g``'s body to each target body.
+
+    ``targets`` are body names (``"world"`` for static geometry). ``controls.GrabberRuntime``
+    activates a weld when the grabber's front touches that body, after writing the current
+    relative pose into ``eq_data`` (anchor 0, relpose = the target's pose in the grabber frame)."""
+    targets = list(targets)
+    for g in grabbers:
+        for k, name in enumerate(targets):
+            e = spec.add_equality(name=f"grab{g}_{k}", type=mujoco.mjtEq.mjEQ_WELD, name1=f"b{g}",
+                                  name2=name, objtype=mujoco.mjtObj.mjOBJ_BODY,
+                                  solref=list(params.grab_solref))
+            e.active = False
+            e.data = [0.0] * len(e.data)   # anchor 0; relpose written when the grab happens
+            e.data[10] = 1.0               # torquescale

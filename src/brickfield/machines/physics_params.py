@@ -139,7 +139,16 @@ class PhysicsParams:
     """Spinning blocks run from t=0 like wheels (car levels hold no keys, and BesiegeField writes
     the spinning block with speed 1 and no key binding)."""
     steering_kp: float = 200.0
-    """Position gain of steering hinges/blocks (N m/rad); they hold 0 unless steered."""
+    """Position gain of steering hinges/blocks (N m/rad) towards their target angle (0 until
+    steered; ``steering_speed`` moves the target)."""
+    steering_kv: float = 5.0
+    """Velocity gain (N m s/rad) of the steering servo: with ``steering_kp`` and a 1 kg steered
+    wheel (inertia ~0.3 kg m^2) it is about critically damped, so a steer does not oscillate."""
+    steering_speed: float = 2.0
+    """rad/s at which the target angle of a steering hinge/block turns while its left/right key is
+    held; the angle is kept when the key is released (Besiege's ``bmt-autoReturn`` defaults to
+    False). Besiege's ``bmt-rotation-speed`` 1 has no published unit; 2 rad/s (~115 deg/s) reaches
+    the 90 deg stop in ~0.8 s, a quick but not instantaneous steer (chosen)."""
     steering_torque: float = 100.0
     hinge_range_deg: float = 90.0
     """Passive hinge and steering hinge limits: +-90 degrees."""
@@ -167,7 +176,45 @@ class PhysicsParams:
     band_max_force: float = 800.0
     """N; caps the pull of long bands."""
     band_key: str = "L"
-    """Default contract key (BesiegeField writes ``bmt-contract=L``)."""
+    """Default contract key (BesiegeField writes ``bmt-contract=L``). ``controls`` uses it as the
+    rubber band's default binding, ``CompiledMachine.ctrl_for`` as its only key."""
+
+    # --- winch (rope of variable length; keys in brickfield.machines.controls) --------------------
+    winch_speed: float = 2.0
+    """m/s at which a winch reels in (contract key) or pays out (unwind key). Besiege's
+    ``bmt-slider`` (1 by default) has no published unit. Chosen for the fetch script, which holds
+    unwind and then contract for 10 s each over a well whose floor is ~13 m below the spawn
+    platform: 2 m/s lowers and raises a hook through it with margin (20 m per 10 s hold)."""
+    winch_stiffness: float = 5000.0
+    """N/m of the rope when taut (a stiff spring stands in for an inextensible rope): a 5 kg load
+    stretches it 1 cm. With the lightest load a machine can hang (0.5 kg) the spring's period is
+    63 ms, 12 steps at dt = 0.005, so the explicit spring stays stable."""
+    winch_damping: float = 100.0
+    """N s/m along a taut rope (damping ratio ~0.3 for a 5 kg load, ~1 for 0.5 kg)."""
+    winch_max_force: float = 3000.0
+    """N; the rope pulls at most this hard (~60x the 2 kg iron ore, so load never stalls it; well
+    below the 12 kN break force of the blocks it pulls on)."""
+    winch_min_length: float = 0.5
+    """m; reeling in stops at this rope length."""
+    winch_max_length: float = 40.0
+    """m; paying out stops at this rope length (longer than any level needs)."""
+
+    # --- decoupler and grabber ----------------------------------------------------------------------
+    decoupler_impulse: float = 2.0
+    """N s pushing the two halves of a fired decoupler apart along its axis (equal and opposite,
+    momentum conserved). Besiege's decoupler fires with a small explosion whose strength is not
+    published; 2 N s moves a 1 kg part at 2 m/s, a visible but gentle separation (chosen)."""
+    grab_static: bool = False
+    """Whether grabbers also grab static world geometry (ground, level obstacles), welding the
+    block to the world. Besiege's grabber default ``bmt-grab-static`` is False (block data of saved
+    machines); when False they grab dynamic bodies only (the iron ore, boulders, loose objects)."""
+    grab_front: float = 0.6
+    """A contact grabs only on the grabber's front ("GrabDirections: Front" in BesiegeField's
+    block notes): the contact point must lie beyond this fraction of the block's 1 m depth from
+    its mounting face (the front face is at 1.0 minus the collider gap)."""
+    grab_solref: tuple[float, float] = (0.02, 1.0)
+    """(time constant, damping ratio) of a grab's weld: MuJoCo's default constraint softness,
+    stiff enough to hold the 2 kg ore with millimetre sag."""
 
     # --- blow-up detection -------------------------------------------------------------------------
     max_speed: float = 500.0
@@ -175,6 +222,22 @@ class PhysicsParams:
     invalid (runaway energy)."""
     max_extent: float = 5000.0
     """m from the origin: anything farther ends the episode as invalid."""
+
+    # --- level world: wind and loose objects --------------------------------------------------------
+    wind_acceleration: float = 2.0
+    """m/s^2 that a level's wind gives each body it blows on (force = body mass x this, along the
+    wind direction), used when the level file does not store a strength (none does: the editor
+    default is not written). Our choice: 2 m/s^2 is a fifth of gravity, enough to visibly bend a
+    throw (catapult_level7's downward wind drops a 2 s flight by ~4 m) without pinning objects
+    down. A level's ``Wind.strength`` (e.g. from ``make_variant(..., wind=3.0)``) overrides it, in
+    the same unit."""
+    wind_on_blocks: bool = False
+    """Whether wind also pushes the machine's blocks. Off by default: BesiegeField's wind levels
+    are about the thrown boulder, and a per-mass push on every block would just act like a tilted
+    gravity on the whole machine. Loose blocks (boulder, bomb), goal objects and dynamic level
+    objects are always blown."""
+    goal_friction: float = 0.6
+    """Sliding friction of goal objects and dynamic level objects (iron ore, characters)."""
 
     def threshold(self, type_id: str) -> tuple[float, float]:
         """(force N, torque N m) at which a connection of block type ``type_id`` breaks."""
