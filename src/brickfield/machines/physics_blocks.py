@@ -74,7 +74,7 @@ _GEOM = mujoco.mjtGeom
 
 def _add_geom(body: mujoco.MjsBody, gtype: mujoco.mjtGeom, size: Iterable[float], pos: np.ndarray,
               mass: float, friction: float, params: PhysicsParams, quat: np.ndarray | None = None,
-              collide: bool = True, name: str = "") -> None:
+              collide: bool = True, name: str = "") -> mujoco.MjsGeom:
     g = body.add_geom(type=gtype, size=list(size), pos=list(pos), mass=float(mass),
                       friction=[friction, params.torsional_friction, params.rolling_friction])
     if name:
@@ -84,6 +84,7 @@ def _add_geom(body: mujoco.MjsBody, gtype: mujoco.mjtGeom, size: Iterable[float]
     if not collide:
         g.contype = 0
         g.conaffinity = 0
+    return g
 
 
 def add_block_geoms(body: mujoco.MjsBody, idx: int, role: Role, spec: BlockSpec,
@@ -131,8 +132,10 @@ def add_block_geoms(body: mujoco.MjsBody, idx: int, role: Role, spec: BlockSpec,
     else:
         ext = csize if len(csize) == 3 else tuple(spec.size)
         half = besiege_to_mj_vec([max(0.5 * e - gap, 0.01) for e in ext])
-        _add_geom(body, _GEOM.mjGEOM_BOX, half, centre, mass, fr, params,
-                  collide=spec.collider is not Collider.NONE, name=name)
+        g = _add_geom(body, _GEOM.mjGEOM_BOX, half, centre, mass, fr, params,
+                      collide=spec.collider is not Collider.NONE, name=name)
+        if role is Role.GRABBER:   # detect bodies within grab_margin without pushing them
+            g.margin = g.gap = params.grab_margin
 
 
 def _add_container(body: mujoco.MjsBody, idx: int, spec: BlockSpec, mass: float,

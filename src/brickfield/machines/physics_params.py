@@ -212,6 +212,16 @@ class PhysicsParams:
     """A contact grabs only on the grabber's front ("GrabDirections: Front" in BesiegeField's
     block notes): the contact point must lie beyond this fraction of the block's 1 m depth from
     its mounting face (the front face is at 1.0 minus the collider gap)."""
+    grab_check_every: int = 2
+    """Steps between grab checks (10 ms at dt = 0.005; breakage checks run every
+    ``break_check_every``). A light object bounces off a grabber within a few steps of touching
+    it, and checking every 10 steps missed a 0.5 kg bomb that a reversing car hit
+    (``tests/machines/test_controls.py``); 2 steps catch it at a cost of a few percent of a step
+    per check."""
+    grab_margin: float = 0.05
+    """m; grabbers detect bodies this close to their collider (a MuJoCo contact margin with an
+    equal gap, so detection adds no force), like the game's trigger volume slightly larger than
+    the block."""
     grab_solref: tuple[float, float] = (0.02, 1.0)
     """(time constant, damping ratio) of a grab's weld: MuJoCo's default constraint softness,
     stiff enough to hold the 2 kg ore with millimetre sag."""
