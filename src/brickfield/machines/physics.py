@@ -37,7 +37,9 @@ from brickfield.machines.physics_blocks import (
     LINEAR_ROLES,
     Role,
     add_block_geoms,
+    add_grab_welds,
     add_joint,
+    add_winch,
     role_of,
 )
 from brickfield.machines.physics_params import DEFAULT_PARAMS, PhysicsParams
@@ -222,6 +224,9 @@ def compile_machine(placed: PlacedMachine, params: PhysicsParams = DEFAULT_PARAM
             g.contype = g.conaffinity = 0
             if group[pa] != group[pb] or params.connection_mode == "welded":
                 weld_braces.append((i, pa, pb))
+        elif role is Role.WINCH:   # rope of variable length (physics_blocks.add_winch)
+            add_winch(spec, i, float(np.linalg.norm(ends[1] - ends[0])), params)
+            base_ctrl.append(0.0)
         else:
             t = spec.add_tendon(name=f"t{i}")
             t.wrap_site(f"s{i}a")
@@ -263,6 +268,13 @@ def compile_machine(placed: PlacedMachine, params: PhysicsParams = DEFAULT_PARAM
                           objtype=mujoco.mjtObj.mjOBJ_BODY, solref=list(params.weld_solref))
         eq_info.append((i, pa, blocks[i].type_id))
 
+    # grabbers: inactive welds to every body they may grab (controls.GrabberRuntime toggles them)
+    grabbers = [i for i, r in enumerate(roles) if r is Role.GRABBER and bodies[i] is not None]
+    if grabbers:
+        own = {f"b{i}" for i, r in enumerate(roles) if r is not Role.LOOSE}
+        targets = [bd.name for bd in spec.worldbody.bodies
+                   if bd.name not in own and any(j.type == mujoco.mjtJoint.mjJNT_FREE for j in bd.joints)]
+        add_grab_welds(spec, grabbers, (["world"] if params.grab_static else []) + targets, params)
     model = spec.compile()
     block_body = np.full(n, -1, dtype=int)
     geoms: list[tuple[int, ...]] = []

@@ -12,6 +12,7 @@ infinity or the wall-clock limit end the episode early with ``invalid_reason``; 
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from brickfield.machines.controls import Bindings, MachineControls
 from brickfield.machines.levels import Box, ControlSchedule
 from brickfield.machines.physics import (
     CompiledMachine,
@@ -219,10 +221,15 @@ def _transfer_state(m0: mujoco.MjModel, d0: mujoco.MjData, m1: mujoco.MjModel,
             d1.qvel[va1 + 3:va1 + 6] = d0.xmat[b0].reshape(3, 3).T @ vel[:3]
     for a in range(m1.nu):
         with contextlib.suppress(KeyError):
-            d1.ctrl[a] = d0.ctrl[m0.actuator(m1.actuator(a).name).id]
+            a0 = m0.actuator(m1.actuator(a).name).id
+            d1.ctrl[a] = d0.ctrl[a0]
+            if m1.actuator_actnum[a] and m0.actuator_actnum[a0]:   # winch length, steering target
+                d1.act[m1.actuator_actadr[a]] = d0.act[m0.actuator_actadr[a0]]
     for e in range(m1.neq):
         with contextlib.suppress(KeyError):
-            d1.eq_active[e] = d0.eq_active[m0.equality(m1.equality(e).name).id]
+            e0 = m0.equality(m1.equality(e).name).id
+            d1.eq_active[e] = d0.eq_active[e0]
+            m1.eq_data[e] = m0.eq_data[e0]   # grab welds carry the pose they were made at
     mujoco.mj_forward(m1, d1)
 
 
@@ -292,20 +299,26 @@ def _health(m: mujoco.MjModel, d: mujoco.MjData, params: PhysicsParams, t_expect
 def simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
              schedule: ControlSchedule | None = None, params: PhysicsParams | None = None,
              record_every: float = 0.2, max_wall_s: float = 60.0, seed: int = 0,
-             obstacles: tuple[Box, ...] = ()) -> Episode:
+             obstacles: tuple[Box, ...] = (), *, bindings: Bindings | None = None,
+             wheels_automatic: bool = True) -> Episode:
     """Simulate ``machine`` for ``duration`` s under ``schedule`` and return its trace.
 
     ``params``/``obstacles`` are used when compiling a ``PlacedMachine``; a ``CompiledMachine``
-    brings its own. Wheels (and spinning blocks) run from t=0; keys drive rubber bands. ``seed`` is
+    brings its own. Keys act through ``controls`` (Besiege-like default bindings, overridden per
+    block by ``bindings`` = ``{order_id: {action: key}}``): powered wheels run from t=0 unless
+    ``wheels_automatic`` is False (then they follow UpArrow/DownArrow), spinning blocks run from
+    t=0, and keys drive steering, rubber bands, winches, decouplers and grabbers. ``seed`` is
     accepted for the contract: the simulation itself is deterministic and uses no randomness."""
     with _mujoco_warnings_to_logging():
-        return _simulate(machine, duration, schedule, params, record_every, max_wall_s, seed, obstacles)
+        return _simulate(machine, duration, schedule, params, record_every, max_wall_s, seed, obstacles,
+                         bindings, wheels_automatic)
 
 
 def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
              schedule: ControlSchedule | None = None, params: PhysicsParams | None = None,
              record_every: float = 0.2, max_wall_s: float = 60.0, seed: int = 0,
-             obstacles: tuple[Box, ...] = ()) -> Episode:
+             obstacles: tuple[Box, ...] = (), bindings: Bindings | None = None,
+             wheels_automatic: bool = True) -> Episode:
     del seed
     t_start = time.perf_counter()
     schedule = schedule or ControlSchedule()
@@ -325,17 +338,27 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
     m = cm.model
     first = cm
     d = cm.make_data()
+    ctl = MachineControls(cm, schedule, bindings, wheels_automatic)
+    if ctl.grabbers.active:   # grabs write weld poses into the model: keep the shared one intact
+        m = copy.copy(m)
     dt = m.opt.timestep
     n_total = max(round(duration / dt), 0)
     rec = max(round(record_every / dt), 1)
+    recompiles = 0
+    mujoco.mj_forward(m, d)
+    fire = ctl.press(0.0, m, d)
+    if fire and ctl.children(fire):   # a decoupler key held from t = 0
+        cm, m, d = _decouple(ctl, cm, m, d, fire)
+        recompiles += 1
     monitor = _Monitor(cm)
     check = max(int(params.break_check_every), 1) if monitor.active else n_total + 1
+    if ctl.grabbers.active:   # grabs need a finer look at contacts than breakage does
+        check = max(min(check, int(params.grab_check_every)), 1)
     switches = sorted({round(t / dt) for t in schedule.switch_times() if 0 < t < duration})
-    keys = list(schedule.keys)
 
     def apply_ctrl(t: float) -> None:
         if m.nu:
-            d.ctrl[:] = cm.ctrl_for([k for k in keys if schedule.held(k, t)])
+            d.ctrl[:] = ctl.ctrl(ctl.held(t))
 
     apply_ctrl(0.0)
     mujoco.mj_forward(m, d)
@@ -345,7 +368,6 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
     times = [0.0]
     damage: list[DamageEvent] = []
     invalid: str | None = None
-    recompiles = 0
     step = 0
     sw = 0
     while step < n_total:
@@ -356,8 +378,15 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
         step = nxt
         if sw < len(switches) and step == switches[sw]:
             sw += 1
+            fire = ctl.press(step * dt, m, d)
+            if fire and ctl.children(fire):
+                cm, m, d = _decouple(ctl, cm, m, d, fire)
+                monitor = _Monitor(cm)
+                recorder.use(cm)
+                recompiles += 1
             apply_ctrl(step * dt)
         if step % check == 0:
+            ctl.check(m, d)
             broken = monitor.check(m, d)
             if broken:
                 tree_hits = []
@@ -371,6 +400,7 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
                         tree_hits.append(conn.block)
                 if tree_hits and recompiles < params.max_breaks:
                     cm, m, d = _recompile(cm, m, d, tree_hits)
+                    ctl.use(cm)
                     monitor = _Monitor(cm)
                     recorder.use(cm)
                     recompiles += 1
@@ -392,6 +422,15 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
     return Episode(np.array(times), pos, rot, vel, tuple(b.order_id for b in blocks),
                    tuple(b.type_id for b in blocks), damage, invalid, sim_time=step * dt, steps=step,
                    wall_s=time.perf_counter() - t_start, compile_s=cm.compile_s, recompiles=recompiles)
+
+
+def _decouple(ctl: MachineControls, cm: CompiledMachine, m: mujoco.MjModel, d: mujoco.MjData,
+              fire: list[int]) -> tuple[CompiledMachine, mujoco.MjModel, mujoco.MjData]:
+    """Fire decouplers: recompile with their children freed (the breakage path), push apart."""
+    cm, m, d = _recompile(cm, m, d, ctl.children(fire))
+    ctl.use(cm)
+    ctl.push_apart(m, d, fire)
+    return cm, m, d
 
 
 def _recompile(cm: CompiledMachine, m: mujoco.MjModel, d: mujoco.MjData,
