@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from brickfield.cli import app as main_app
@@ -74,3 +75,42 @@ def test_unreadable_input_and_unknown_task_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", _write(tmp_path, "c.json", reference_machine("car")),
                                  "--task", "spaceship"])
     assert result.exit_code == 2
+
+
+# --- every task family, variants, the levels listing -------------------------------------------
+@pytest.mark.parametrize(("task", "level", "machine"), [("car", 2, "car"), ("catapult", 8, "catapult"),
+                                                        ("delivery", 1, "car"), ("fetch", 1, "car")])
+def test_simulate_one_level_of_each_task(tmp_path: Path, task: str, level: int, machine: str) -> None:
+    path = _write(tmp_path, "m.json", reference_machine(machine))
+    result = runner.invoke(app, ["simulate", path, "--task", task, "--level", str(level), "--json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["task"] == f"{task}_level{level}" and d["valid"] and d["score"] >= 0.0
+    if task in ("catapult", "delivery", "fetch"):
+        assert "win" in d["metrics"]
+    text = runner.invoke(app, ["simulate", path, "--task", task, "--level", str(level)])
+    assert text.exit_code == 0 and f"Task: {task}_level{level}" in text.stdout
+    if task == "delivery":
+        assert "iron_ore" in text.stdout      # the goal object is reported like a target
+
+
+def test_simulate_variant_is_reproducible_and_bad_level_is_rejected(tmp_path: Path) -> None:
+    path = _write(tmp_path, "car.json", reference_machine("car"))
+    runs = [json.loads(runner.invoke(app, ["simulate", path, "--task", "car", "--variant", "4",
+                                           "--json"]).stdout) for _ in range(2)]
+    assert runs[0]["score"] == runs[1]["score"] and runs[0]["level"] == "car_level1/variant4"
+    bad = runner.invoke(app, ["simulate", path, "--task", "delivery", "--level", "12"])
+    assert bad.exit_code == 2 and "delivery_level12" in bad.output
+
+
+def test_levels_command_lists_every_level() -> None:
+    result = runner.invoke(app, ["levels", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 26 and rows[0]["name"] == "car_level1" and rows[-1]["name"] == "fetch_level1"
+    fetch = rows[-1]
+    assert fetch["duration"] == 22.0 and fetch["win_condition"] == "Target_deliver"
+    assert "45" in fetch["allowed_blocks"] and fetch["prompt"] and fetch["goal_objects"] == ["iron_ore"]
+    table = runner.invoke(main_app, ["machine", "levels", "--task", "catapult"])
+    assert table.exit_code == 0 and "catapult_level11" in table.stdout and "car_level1" not in table.stdout
+    assert runner.invoke(app, ["levels", "--task", "boat"]).exit_code == 2

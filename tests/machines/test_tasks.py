@@ -16,8 +16,11 @@ from brickfield.machines.tasks import (
     reference_machine,
     score_car,
     score_catapult,
+    score_deliver,
+    score_target_throw,
     throw_distance,
 )
+from brickfield.machines.triggers import TriggerEvent
 
 
 # --- reference machines (end to end: tree -> validity/placement -> physics -> score) ------------
@@ -123,6 +126,77 @@ def test_invalid_episode_scores_zero() -> None:
     assert score_catapult(ep).score == 0.0 and score_car(ep).score == 0.0
 
 
+def _with(ep: Episode, **kw: object) -> Episode:
+    for k, v in kw.items():
+        setattr(ep, k, v)
+    return ep
+
+
+def _line(a: tuple[float, float, float], b: tuple[float, float, float], n: int = 26) -> np.ndarray:
+    return np.linspace(a, b, n)
+
+
+def test_target_throw_score_win_progress_and_proximity() -> None:
+    lvl = get_level("catapult", 10)        # ring hole trigger at (0, 15, 50), progress 50 each
+    short = _episode(_line((0.0, 9.0, 0.0), (0.0, 9.0, 20.0)))
+    r = score_target_throw(short, lvl)
+    start, closest = r.metrics["start_gap"], r.metrics["closest_gap"]
+    assert not r.metrics["win"] and 0.0 < closest < start
+    assert r.score == pytest.approx(0.5 * (1.0 - closest / start))                # no progress yet
+    hit = TriggerEvent(1.0, "trigger_0", "block 1", 1, ("progress:50:0",), 50.0, False)
+    half = score_target_throw(_with(_episode(_line((0.0, 9.0, 0.0), (0.0, 15.0, 60.0))),
+                                    trigger_events=[hit], progress=50.0), lvl)
+    assert half.score == pytest.approx(0.75) and half.metrics["closest_gap"] == 0.0   # (1 + 0.5) / 2
+    won = score_target_throw(_with(_episode(_line((0.0, 9.0, 0.0), (0.0, 15.0, 60.0))), won=True,
+                                   progress=100.0), lvl)
+    assert won.score == 1.0 and won.metrics["win"]
+    # the reference's number: final boulder-trigger distance, the largest pair (trigger centres)
+    centres = [np.asarray(t.center) for t in lvl.triggers]
+    assert won.metrics["final_distance"] == pytest.approx(max(np.linalg.norm(np.array([0, 15, 60]) - c)
+                                                              for c in centres))
+    pos = short.positions[:, :1]
+    no_boulder = Episode(short.times, pos, short.rotations[:, :1], pos, (0,), ("0",))
+    assert score_target_throw(no_boulder, lvl).score == 0.0
+    assert score_target_throw(_with(_episode(_line((0, 9, 0), (0, 15, 60))), invalid_reason="NaN"),
+                              lvl).score == 0.0
+
+
+def _ore_episode(ore: np.ndarray, **kw: object) -> Episode:
+    ep = _episode(np.zeros_like(ore))
+    return _with(ep, object_names=("iron_ore",), object_positions=ore[:, None, :],
+                 object_velocities=np.zeros_like(ore)[:, None, :], **kw)
+
+
+def test_deliver_score_is_gap_progress_or_win() -> None:
+    lvl = get_level("delivery", 1)          # goal trigger z 63-69 (ore radius 1.5)
+    ore = _line((0.0, 1.5, 15.0), (0.0, 1.5, 38.25))
+    r = score_deliver(_ore_episode(ore), lvl)
+    assert r.metrics["start_gap"] == pytest.approx(46.5) and r.metrics["final_gap"] == pytest.approx(23.25)
+    assert r.score == pytest.approx(0.5) and r.metrics["displacement"] == pytest.approx(23.25)
+    back = score_deliver(_ore_episode(_line((0.0, 1.5, 15.0), (0.0, 1.5, 5.0))), lvl)
+    assert back.score == 0.0                                                     # clipped at 0
+    won = score_deliver(_ore_episode(_line((0.0, 1.5, 15.0), (0.0, 1.5, 62.0)), won=True), lvl)
+    assert won.score == 1.0
+    assert score_deliver(_episode(ore), lvl).metrics["reason"] == "no goal object"
+    binary = get_task("delivery", 1, binary=True).score(_ore_episode(ore))
+    assert binary.score == 0.0 and binary.metrics["dense_score"] == pytest.approx(0.5)
+
+
+def test_fetch_score_is_the_height_gain_towards_the_well_mouth() -> None:
+    lvl = get_level("fetch", 1)             # trigger over the well mouth, from y = 13 m up
+    ore = _line((0.0, 2.1, 16.0), (0.0, 6.8, 16.0), 111)
+    r = score_deliver(_ore_episode(ore), lvl)
+    # gap = 13 - (y + 1.5): 9.4 at the start, 4.7 at the end -> half way
+    assert r.metrics["start_gap"] == pytest.approx(9.4) and r.score == pytest.approx(0.5)
+    assert r.metrics["height_gain"] == pytest.approx(4.7)
+
+
+def test_car_score_reports_the_win_on_car_level5() -> None:
+    root = _line((0.0, 1.0, 0.0), (0.0, 1.0, 30.0))
+    r = score_car(_with(_episode(root, root=root), won=True, win_time=4.0), get_level("car", 5))
+    assert r.score == pytest.approx(30.0) and r.metrics["win"] and r.metrics["win_time"] == 4.0
+
+
 # --- evaluation contract ------------------------------------------------------------------------
 def test_unreadable_design_is_invalid_not_an_exception() -> None:
     r = evaluate_machine("this is not a machine", "car")
@@ -150,6 +224,7 @@ def test_levels_and_tasks() -> None:
     assert cat.schedule.held("L", 0.0) and cat.schedule.held("L", 4.99)
     assert car.allowed_blocks == CAR_BLOCKS and "30" in CATAPULT_BLOCKS and "30" not in CAR_BLOCKS
     assert get_task("car").name == "car_level1" and "catapult_level1" in available_tasks()
+    assert len(available_tasks()) == 26 and "fetch_level1" in available_tasks()
     with pytest.raises(KeyError):
         get_task("car", 9)
 

@@ -198,8 +198,10 @@ def export(
 @app.command("simulate")
 def simulate_cmd(
     file: str = typer.Argument(..., help="Construction tree (JSON or LLM text), or - for stdin."),
-    task: str = typer.Option("car", "--task", help="car or catapult."),
-    level: int = typer.Option(1, "--level", help="Level number of the task."),
+    task: str = typer.Option("car", "--task", help="car, catapult, delivery or fetch."),
+    level: int = typer.Option(1, "--level", help="Level number of the task (see `machine levels`)."),
+    variant: int = typer.Option(None, "--variant", help="Seed of a randomised variant of the level "
+                                "(stones, cone groups, wind; the same seed gives the same level)."),
     as_json: bool = typer.Option(False, "--json", help="Print score, validity, reward, damage, metrics "
                                  "and timing as JSON."),
     trace: Path = typer.Option(None, "--trace", help="Write the full trace (every block's position, "
@@ -216,7 +218,7 @@ def simulate_cmd(
     from brickfield.machines.tasks import evaluate_machine, get_task
 
     try:
-        spec = get_task(task.strip().lower(), level)
+        spec = get_task(task.strip().lower(), level, variant=variant)
     except KeyError as exc:
         raise typer.BadParameter(str(exc).strip("'\""), param_hint="--task/--level") from None
     try:
@@ -237,12 +239,57 @@ def simulate_cmd(
             typer.echo(f"error: cannot write {trace}: {exc.strerror or exc}", err=True)
             raise typer.Exit(EXIT_UNREADABLE) from None
     if as_json:
-        typer.echo(json.dumps(result.to_dict()))
+        out = result.to_dict()
+        out["level"] = spec.level.label
+        typer.echo(json.dumps(out))
     else:
-        typer.echo(feedback_text(result))
+        ep = result.episode
+        goals = {g.name for g in spec.level.goal_objects}
+        objects = {k: v for k, v in ep.objects.items() if k in goals} if ep is not None else {}
+        typer.echo(feedback_text(result, objects=objects or None))
+        if ep is not None and ep.trigger_events:
+            typer.echo("[Level events] " + "; ".join(
+                f"{e.time:.2f} s: {e.entity} entered {e.trigger}" + (" (win)" if e.win else "")
+                for e in ep.trigger_events[:12]))
         t = result.timing
         if t:
             typer.echo(f"timing: compile {t['compile_s'] * 1e3:.1f} ms, simulate {t['sim_s'] * 1e3:.1f} ms "
                        f"for {t['sim_seconds']:.1f} s simulated")
     ok = result.valid and result.episode is not None and result.episode.valid
     raise typer.Exit(EXIT_OK if ok else EXIT_FAIL)
+
+
+# --- levels ----------------------------------------------------------------------------------------
+
+@app.command("levels")
+def levels_cmd(
+    task: str = typer.Option(None, "--task", help="Only this task (car, catapult, delivery, fetch)."),
+    as_json: bool = typer.Option(False, "--json", help="Print every level as JSON."),
+) -> None:
+    """List every level: task, number, duration, win condition, allowed blocks and prompt."""
+    from brickfield.machines.levels import LEVELS
+
+    rows = []
+    for name, lvl in LEVELS.items():
+        if task is not None and lvl.task != task.strip().lower():
+            continue
+        rows.append({"name": name, "task": lvl.task, "number": lvl.number, "duration": lvl.duration,
+                     "win_condition": lvl.win_condition,
+                     "allowed_blocks": sorted(lvl.allowed_blocks, key=int), "prompt": lvl.prompt,
+                     "schedule": lvl.schedule.to_dict(), "wheels_automatic": lvl.wheels_automatic,
+                     "spawn": list(lvl.spawn), "obstacles": len(lvl.obstacles),
+                     "triggers": len(lvl.triggers), "goal_objects": [g.name for g in lvl.goal_objects],
+                     "wind": list(lvl.wind.direction) if lvl.wind is not None else None})
+    if not rows:
+        raise typer.BadParameter(f"no levels for task {task!r}", param_hint="--task")
+    if as_json:
+        typer.echo(json.dumps(rows))
+        raise typer.Exit(EXIT_OK)
+    table = Table(title="BesiegeField levels", show_lines=True)
+    for col in ("level", "s", "win condition", "blocks", "prompt"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], f"{r['duration']:g}", r["win_condition"], " ".join(r["allowed_blocks"]),
+                      r["prompt"])
+    Console().print(table)
+    raise typer.Exit(EXIT_OK)

@@ -2,10 +2,11 @@
 
 Everything goes through ``mujoco.MjSpec`` so the XML is exactly the model the simulator runs:
 ``machine_to_mjcf`` compiles the machine with ``physics.compile_machine`` and serialises its spec,
-``scene_to_mjcf`` does the same with a level's obstacles, and ``level_to_mjcf`` writes just the
-ground and obstacles. ``add_level_geoms`` is the one place that turns ``levels.Box`` obstacles into
-MuJoCo geoms outside ``physics``; it follows the same conventions (Besiege -> MuJoCo axis swap,
-half extents, obstacle friction wins over the block's) so the physics module can reuse it.
+``scene_to_mjcf`` does the same inside a level (the machine moved to the level's spawn, the level's
+obstacles and loose objects added), and ``level_to_mjcf`` writes just the level. Level geometry is
+built by ``world.add_world`` only (``add_level_geoms`` is a thin alias kept for callers), so an
+exported level is the simulated one; ``level_to_mjcf`` can add the trigger volumes as hidden,
+non-colliding boxes for inspection.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections.abc import Iterable
 
 import mujoco
 
+from brickfield.machines.level_loader import Primitive
 from brickfield.machines.levels import Box, Level
-from brickfield.machines.physics import besiege_to_mj_quat, besiege_to_mj_vec, compile_machine, to_mjcf
+from brickfield.machines.physics import compile_machine, to_mjcf
 from brickfield.machines.physics_params import DEFAULT_PARAMS, PhysicsParams
 from brickfield.machines.types import PlacedMachine
+from brickfield.machines.world import add_trigger_volumes, add_world
 
 __all__ = ["add_level_geoms", "level_spec", "level_to_mjcf", "machine_to_mjcf", "scene_to_mjcf"]
 
@@ -28,40 +31,33 @@ def machine_to_mjcf(placed: PlacedMachine, params: PhysicsParams | None = None) 
 
 
 def scene_to_mjcf(placed: PlacedMachine, level: Level, params: PhysicsParams | None = None) -> str:
-    """MJCF of ``placed`` inside ``level``: ground, the level's obstacles and the machine."""
-    return to_mjcf(compile_machine(placed, params or DEFAULT_PARAMS, level.obstacles))
+    """MJCF of ``placed`` inside ``level``: ground, the level's obstacles and loose objects, and the
+    machine at the level's spawn (exactly the model ``tasks.evaluate_machine`` simulates)."""
+    return to_mjcf(compile_machine(level.place(placed), params or DEFAULT_PARAMS, level=level))
 
 
-def add_level_geoms(spec: mujoco.MjSpec, obstacles: Iterable[Box],
+def add_level_geoms(spec: mujoco.MjSpec, obstacles: Iterable[Box | Primitive],
                     params: PhysicsParams = DEFAULT_PARAMS, *, ground: bool = True) -> None:
-    """Add the ground plane (MuJoCo z = 0, Besiege y = 0) and one static box per obstacle to the
-    world body of ``spec``, with the friction ``params`` prescribes."""
-    torsional, rolling = params.torsional_friction, params.rolling_friction
-    if ground:
-        spec.worldbody.add_geom(name="ground", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 1],
-                                friction=[params.ground_friction, torsional, rolling])
-    for k, box in enumerate(obstacles):
-        g = spec.worldbody.add_geom(name=box.name or f"obstacle{k}", type=mujoco.mjtGeom.mjGEOM_BOX,
-                                    size=list(besiege_to_mj_vec(box.size) / 2),  # MuJoCo: half sizes
-                                    pos=list(besiege_to_mj_vec(box.center)),
-                                    quat=list(besiege_to_mj_quat(box.rotation)))
-        fr = params.obstacle_friction if box.friction is None else box.friction
-        g.friction = [fr, torsional, rolling]
-        g.priority = 1  # MuJoCo would otherwise take the larger friction of the two geoms
+    """Add the ground plane and ``obstacles`` to ``spec`` (``world.add_world``)."""
+    add_world(spec, obstacles, (), params, ground=ground)
 
 
-def level_spec(level: Level, params: PhysicsParams | None = None) -> mujoco.MjSpec:
-    """A compiled ``MjSpec`` of ``level`` alone (ground + obstacles, simulator options set)."""
+def level_spec(level: Level, params: PhysicsParams | None = None, *,
+               triggers: bool = False) -> mujoco.MjSpec:
+    """A compiled ``MjSpec`` of ``level`` alone (ground, obstacles, loose objects, simulator
+    options; with ``triggers`` also the trigger volumes, hidden and non-colliding)."""
     params = params or DEFAULT_PARAMS
     spec = mujoco.MjSpec()
     spec.modelname = level.name
     spec.option.timestep = params.timestep
     spec.option.gravity = [0.0, 0.0, -params.gravity]
-    add_level_geoms(spec, level.obstacles, params)
+    add_world(spec, level.obstacles, level.goal_objects, params)
+    if triggers:
+        add_trigger_volumes(spec, level.triggers)
     spec.compile()  # to_xml needs a compiled spec; this also validates the geoms
     return spec
 
 
-def level_to_mjcf(level: Level, params: PhysicsParams | None = None) -> str:
-    """MJCF of ``level``'s ground and obstacles (loadable with ``MjModel.from_xml_string``)."""
-    return level_spec(level, params).to_xml()
+def level_to_mjcf(level: Level, params: PhysicsParams | None = None, *, triggers: bool = False) -> str:
+    """MJCF of ``level`` (loadable with ``MjModel.from_xml_string``)."""
+    return level_spec(level, params, triggers=triggers).to_xml()

@@ -11,6 +11,11 @@ bomb) are free bodies; linear blocks add a weld (brace) or a tendon plus actuato
 winch) between the bodies of their two parents. Breakable fused/joint connections get a force and
 a torque sensor at the connection point; blocks listed in ``detached`` are compiled as free bodies,
 which is how a broken connection is represented after a recompile (``simulate``).
+
+World. The ground, the level's obstacles and its loose objects (goal objects such as the iron ore,
+dynamic obstacles) come from ``world.add_world``, the one builder of level geometry. Wind is a
+constant force (mass x acceleration) on loose blocks, loose objects and optionally every block,
+prepared here and applied by ``CompiledMachine.apply_world_forces``.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from brickfield.machines.frames import (
     quat_mul,
     rotate,
 )
-from brickfield.machines.levels import Box
+from brickfield.machines.level_loader import Primitive
+from brickfield.machines.levels import Box, Level
 from brickfield.machines.physics_blocks import (
     ARTICULATED,
     LINEAR_ROLES,
@@ -44,6 +50,7 @@ from brickfield.machines.physics_blocks import (
 )
 from brickfield.machines.physics_params import DEFAULT_PARAMS, PhysicsParams
 from brickfield.machines.types import BlockSpec, PlacedMachine
+from brickfield.machines.world import WorldObject, add_world, wind_acceleration
 
 __all__ = ["CompiledMachine", "Connection", "Role", "besiege_to_mj_quat", "besiege_to_mj_vec",
            "compile_machine", "default_catalog", "mj_to_besiege_quat", "mj_to_besiege_vec", "role_of",
@@ -74,7 +81,7 @@ class CompiledMachine:
     spec: mujoco.MjSpec
     placed: PlacedMachine
     params: PhysicsParams
-    obstacles: tuple[Box, ...]
+    obstacles: tuple[Box | Primitive, ...]       # extra obstacles passed besides the level's
     catalog: Mapping[str, BlockSpec]
     detached: frozenset[int]
     roles: tuple[Role, ...]
@@ -86,6 +93,11 @@ class CompiledMachine:
     key_actuators: dict[str, np.ndarray]         # key -> actuator ids driven while held
     connections: tuple[Connection, ...]
     compile_s: float
+    level: Level | None = None
+    objects: tuple[WorldObject, ...] = ()        # loose level objects (goal objects, dynamic obstacles)
+    object_body: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    wind_body: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    wind_force: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))   # N, MuJoCo frame
 
     _spare: list[mujoco.MjData] = field(default_factory=list, repr=False)
 
@@ -107,6 +119,12 @@ class CompiledMachine:
         """Give ``d`` back for reuse by ``make_data``."""
         if len(self._spare) < 4:
             self._spare.append(d)
+
+    def apply_world_forces(self, d: mujoco.MjData) -> None:
+        """Set the constant wind forces on ``d`` (``xfrc_applied`` persists across steps; call again
+        on a fresh or recompiled ``MjData``)."""
+        if len(self.wind_body):
+            d.xfrc_applied[self.wind_body, :3] = self.wind_force
 
     def ctrl_for(self, held: Iterable[str]) -> np.ndarray:
         """Control vector with ``held`` keys pressed (band actuators take 1 while held)."""
@@ -133,9 +151,13 @@ def default_catalog() -> Mapping[str, BlockSpec]:
 
 
 def compile_machine(placed: PlacedMachine, params: PhysicsParams = DEFAULT_PARAMS,
-                    obstacles: Iterable[Box] = (), catalog: Mapping[str, BlockSpec] | None = None,
-                    detached: Iterable[int] = ()) -> CompiledMachine:
-    """Build the MuJoCo model of ``placed`` (ground, obstacles, bodies, joints, actuators)."""
+                    obstacles: Iterable[Box | Primitive] = (),
+                    catalog: Mapping[str, BlockSpec] | None = None, detached: Iterable[int] = (), *,
+                    level: Level | None = None) -> CompiledMachine:
+    """Build the MuJoCo model of ``placed`` (ground, obstacles, bodies, joints, actuators).
+
+    With ``level``, its obstacles, goal objects and wind are added (``obstacles`` come on top).
+    The machine is taken as placed: move it to the level's spawn first (``Level.place``)."""
     t0 = time.perf_counter()
     catalog = default_catalog() if catalog is None else catalog
     detached = frozenset(detached)
@@ -158,17 +180,8 @@ def compile_machine(placed: PlacedMachine, params: PhysicsParams = DEFAULT_PARAM
     # parent/child bodies must collide (a swinging arm hits its base); blocks never start in
     # contact thanks to the collider gap, and fused blocks share one rigid group (never collide)
     opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_FILTERPARENT
-    spec.worldbody.add_geom(name="ground", type=_GEOM.mjGEOM_PLANE, size=[0, 0, 1],
-                            friction=[params.ground_friction, params.torsional_friction,
-                                      params.rolling_friction])
-    for k, box in enumerate(obstacles):
-        g = spec.worldbody.add_geom(name=box.name or f"obstacle{k}", type=_GEOM.mjGEOM_BOX,
-                                    size=list(besiege_to_mj_vec(box.size) / 2),
-                                    pos=list(besiege_to_mj_vec(box.center)),
-                                    quat=list(besiege_to_mj_quat(box.rotation)))
-        fr = params.obstacle_friction if box.friction is None else box.friction
-        g.friction = [fr, params.torsional_friction, params.rolling_friction]
-        g.priority = 1  # the obstacle's friction wins over the block's (MuJoCo default is max)
+    world_obstacles = (*level.obstacles, *obstacles) if level is not None else obstacles
+    objects = add_world(spec, world_obstacles, level.goal_objects if level is not None else (), params)
 
     pos_w = besiege_to_mj_vec([b.position for b in blocks])
     quat_w = besiege_to_mj_quat([b.rotation for b in blocks])
@@ -301,12 +314,28 @@ def compile_machine(placed: PlacedMachine, params: PhysicsParams = DEFAULT_PARAM
             fl, tl = params.threshold(type_id)
             conns.append(Connection(i, p, "weld", int(block_body[i]) if block_body[i] >= 0 else -1,
                                     model.equality(f"w{i}").id, fl, tl))
+    object_body = np.array([model.body(o.body).id for o in objects], dtype=int)
+    wind_body, wind_force = _wind(model, level, params, object_body, block_body, roles)
     return CompiledMachine(
         model=model, spec=spec, placed=placed, params=params, obstacles=obstacles, catalog=catalog,
         detached=detached, roles=roles, block_body=block_body, block_geoms=tuple(geoms),
         loose=np.array([r is Role.LOOSE for r in roles], dtype=bool), linear_sites=linear_sites,
         base_ctrl=np.array(base_ctrl, dtype=float), key_actuators=key_actuators,
-        connections=tuple(conns), compile_s=time.perf_counter() - t0)
+        connections=tuple(conns), compile_s=time.perf_counter() - t0, level=level, objects=objects,
+        object_body=object_body, wind_body=wind_body, wind_force=wind_force)
+
+
+def _wind(model: mujoco.MjModel, level: Level | None, params: PhysicsParams, object_body: np.ndarray,
+          block_body: np.ndarray, roles: tuple[Role, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Bodies the level's wind blows on and the force on each (mass x acceleration, MuJoCo frame):
+    loose objects and loose blocks always, every block body with ``params.wind_on_blocks``."""
+    acc = wind_acceleration(level.wind if level is not None else None, params)
+    if acc is None:
+        return np.zeros(0, dtype=int), np.zeros((0, 3))
+    blown = [int(b) for b, r in zip(block_body, roles, strict=True)
+             if b >= 0 and (params.wind_on_blocks or r is Role.LOOSE)]
+    ids = np.array(sorted({*blown, *(int(b) for b in object_body)}), dtype=int)
+    return ids, model.body_mass[ids][:, None] * besiege_to_mj_vec(acc)[None, :]
 
 
 def to_mjcf(compiled: CompiledMachine) -> str:

@@ -7,6 +7,13 @@ over its threshold is broken (weld: ``eq_active = 0``; fused/joint connection: t
 recompiled with that block freed and the state carried over by name) and reported as a
 ``DamageEvent``. NaN, runaway velocities, MuJoCo's bad-acceleration warning, blocks flying off to
 infinity or the wall-clock limit end the episode early with ``invalid_reason``; nothing raises.
+
+With a ``level``, its loose objects (iron ore, characters) are recorded with the blocks
+(``Episode.objects``), its wind pushes them (``CompiledMachine.apply_world_forces``), and its logic
+triggers are tested at every sample (``triggers.TriggerMonitor``, swept so nothing crosses a
+trigger unseen between samples). A win (a ``game_win`` event, or progress reaching 100) ends the
+episode at that sample, like the game, which stops simulating and logging when a level is won
+(BesiegeField then computes the score from the states logged up to that point).
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ import mujoco
 import numpy as np
 
 from brickfield.machines.controls import Bindings, MachineControls
-from brickfield.machines.levels import Box, ControlSchedule
+from brickfield.machines.level_loader import Primitive
+from brickfield.machines.levels import Box, ControlSchedule, Level
 from brickfield.machines.physics import (
     CompiledMachine,
     Connection,
@@ -33,7 +41,9 @@ from brickfield.machines.physics import (
     mj_to_besiege_quat,
     mj_to_besiege_vec,
 )
+from brickfield.machines.physics_blocks import Role
 from brickfield.machines.physics_params import DEFAULT_PARAMS, PhysicsParams
+from brickfield.machines.triggers import Entity, TriggerEvent, TriggerMonitor
 from brickfield.machines.types import PlacedMachine
 
 __all__ = ["ControlSchedule", "DamageEvent", "Episode", "simulate"]
@@ -91,7 +101,10 @@ class Episode:
 
     ``positions`` are block origins (the connection point; end A for linear blocks) except loose
     blocks (boulder, bomb), which report their centre. ``rotations`` are [x, y, z, w];
-    ``velocities`` are linear velocities of the same points (m/s)."""
+    ``velocities`` are linear velocities of the same points (m/s). Loose level objects (goal
+    objects, dynamic obstacles) are in ``object_*`` (T, M, k), centres of mass, named by
+    ``object_names``; ``objects`` maps names to (T, 3) positions. ``trigger_events`` lists every
+    trigger entry; ``won``/``win_time``/``progress`` are the level's logic state at the end."""
 
     times: np.ndarray
     positions: np.ndarray
@@ -106,10 +119,23 @@ class Episode:
     wall_s: float = 0.0
     compile_s: float = 0.0
     recompiles: int = 0
+    object_names: tuple[str, ...] = ()
+    object_positions: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)))
+    object_rotations: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 4)))
+    object_velocities: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3)))
+    trigger_events: list[TriggerEvent] = field(default_factory=list)
+    won: bool = False
+    win_time: float | None = None
+    progress: float = 0.0
 
     @property
     def valid(self) -> bool:
         return self.invalid_reason is None
+
+    @property
+    def objects(self) -> dict[str, np.ndarray]:
+        """Loose level objects by name: (T, 3) positions (Besiege frame) on ``times``."""
+        return {n: self.object_positions[:, k] for k, n in enumerate(self.object_names)}
 
     def to_dict(self, decimals: int = 4) -> dict[str, Any]:
         """JSON-serialisable form (nested lists, rounded to ``decimals``)."""
@@ -120,16 +146,30 @@ class Episode:
                 "velocities": r(self.velocities), "order_ids": list(self.order_ids),
                 "type_ids": list(self.type_ids), "damage": [e.to_dict() for e in self.damage],
                 "invalid_reason": self.invalid_reason, "sim_time": self.sim_time, "steps": self.steps,
-                "wall_s": self.wall_s, "compile_s": self.compile_s, "recompiles": self.recompiles}
+                "wall_s": self.wall_s, "compile_s": self.compile_s, "recompiles": self.recompiles,
+                "object_names": list(self.object_names), "object_positions": r(self.object_positions),
+                "object_rotations": r(self.object_rotations),
+                "object_velocities": r(self.object_velocities),
+                "trigger_events": [e.to_dict() for e in self.trigger_events], "won": self.won,
+                "win_time": self.win_time, "progress": self.progress}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Episode:
         damage = [DamageEvent(**e) for e in d.get("damage", [])]
+        names = tuple(d.get("object_names", ()))
+
+        def obj(key: str, k: int) -> np.ndarray:
+            return np.asarray(d.get(key, []), float).reshape(len(d["times"]), len(names), k)
+
+        events = [TriggerEvent(e["time"], e["trigger"], e["entity"], e["block"], tuple(e["events"]),
+                               e["progress"], e["win"]) for e in d.get("trigger_events", [])]
         return cls(np.asarray(d["times"], float), np.asarray(d["positions"], float),
                    np.asarray(d["rotations"], float), np.asarray(d["velocities"], float),
                    tuple(d["order_ids"]), tuple(d["type_ids"]), damage, d.get("invalid_reason"),
                    d.get("sim_time", 0.0), d.get("steps", 0), d.get("wall_s", 0.0),
-                   d.get("compile_s", 0.0), d.get("recompiles", 0))
+                   d.get("compile_s", 0.0), d.get("recompiles", 0), names, obj("object_positions", 3),
+                   obj("object_rotations", 4), obj("object_velocities", 3), events,
+                   bool(d.get("won", False)), d.get("win_time"), float(d.get("progress", 0.0)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,6 +280,8 @@ class _Recorder:
         self.raw: list[tuple[np.ndarray, ...]] = []
         self.layouts: list[tuple[np.ndarray, ...]] = []
         self._layout: tuple[np.ndarray, ...] = ()
+        self.obj_raw: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._obj = np.zeros(0, dtype=int)
 
     def use(self, cm: CompiledMachine) -> None:
         """Gather indices for a (re)compiled model."""
@@ -252,12 +294,24 @@ class _Recorder:
         vbody = body.copy()
         vbody[lin] = sbody
         self._layout = (body, vbody, m.body_rootid[vbody], lin, site, cm.loose.copy())
+        self._obj = cm.object_body
 
     def record(self, d: mujoco.MjData) -> None:
         body, vbody, root, _lin, site, _loose = self._layout
         self.raw.append((d.xpos[body], d.xipos[body], d.xquat[body], d.cvel[vbody], d.subtree_com[root],
                          d.site_xpos[site]))
         self.layouts.append(self._layout)
+        if len(self._obj):  # loose objects are free bodies: cvel's linear part is their COM velocity
+            ob = self._obj
+            self.obj_raw.append((d.xipos[ob], d.xquat[ob], d.cvel[ob, 3:]))
+
+    def object_arrays(self, n_obj: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(positions, rotations [x,y,z,w], velocities) of loose objects, (T, M, 3/4/3), Besiege."""
+        if not self.obj_raw:
+            t = len(self.raw)
+            return np.zeros((t, n_obj, 3)), np.zeros((t, n_obj, 4)), np.zeros((t, n_obj, 3))
+        p, q, v = (np.stack(a) for a in zip(*self.obj_raw, strict=True))
+        return mj_to_besiege_vec(p), mj_to_besiege_quat(q), mj_to_besiege_vec(v)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(positions, rotations [x,y,z,w], velocities), (T, N, 3/4/3), Besiege frame."""
@@ -283,6 +337,54 @@ class _Recorder:
         return mj_to_besiege_vec(p), mj_to_besiege_quat(q), mj_to_besiege_vec(v)
 
 
+class _Triggers:
+    """The level's ``TriggerMonitor`` plus where its entities (blocks with a body, then loose
+    objects) live in the current model; the entity list never changes, bodies may (recompiles)."""
+
+    def __init__(self, cm: CompiledMachine, level: Level | None) -> None:
+        ents: list[Entity] = []
+        for i, (b, role) in enumerate(zip(cm.placed.blocks, cm.roles, strict=True)):
+            if cm.block_body[i] < 0:   # linear blocks have no body and no volume
+                continue
+            spec = cm.catalog[b.type_id]
+            if role is Role.LOOSE and spec.collider_size:
+                radius = float(spec.collider_size[0])
+            else:
+                radius = 0.5 * min((s for s in spec.size if s > 0), default=1.0)
+            ents.append(Entity(f"block {b.order_id}", radius, i, b.type_id))
+        ents += [Entity(o.name, o.radius, obj=o.name) for o in cm.objects]
+        self.monitor = TriggerMonitor(level.triggers if level is not None else (), ents)
+        self._cm: CompiledMachine | None = None
+        self._bodies = np.zeros(0, dtype=int)
+
+    @property
+    def won(self) -> bool:
+        return self.monitor.win
+
+    @property
+    def win_time(self) -> float | None:
+        return self.monitor.win_time
+
+    @property
+    def progress(self) -> float:
+        return self.monitor.progress
+
+    @property
+    def events(self) -> list[TriggerEvent]:
+        return self.monitor.events
+
+    def check(self, cm: CompiledMachine, d: mujoco.MjData, t: float) -> None:
+        """Test the triggers with the current state (cheap no-op for a level without triggers)."""
+        if not self.monitor.active:
+            return
+        if cm is not self._cm:
+            where = {o.name: int(b) for o, b in zip(cm.objects, cm.object_body, strict=True)}
+            self._bodies = np.array([cm.block_body[e.block] if e.block >= 0 else where[e.obj or ""]
+                                     for e in self.monitor.entities], dtype=int)
+            self._cm = cm
+        self.monitor.check(d.xipos[self._bodies][:, [0, 2, 1]], t)   # MuJoCo -> Besiege axes
+
+
 def _health(m: mujoco.MjModel, d: mujoco.MjData, params: PhysicsParams, t_expect: float) -> str | None:
     """Why the state is unusable, or None (comparisons are written so that NaN fails them)."""
     if abs(d.time - t_expect) > 1e-6 or d.warning[mujoco.mjtWarning.mjWARN_BADQACC].number:
@@ -299,8 +401,9 @@ def _health(m: mujoco.MjModel, d: mujoco.MjData, params: PhysicsParams, t_expect
 def simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
              schedule: ControlSchedule | None = None, params: PhysicsParams | None = None,
              record_every: float = 0.2, max_wall_s: float = 60.0, seed: int = 0,
-             obstacles: tuple[Box, ...] = (), *, bindings: Bindings | None = None,
-             wheels_automatic: bool = True) -> Episode:
+             obstacles: tuple[Box | Primitive, ...] = (), *, bindings: Bindings | None = None,
+             wheels_automatic: bool = True, level: Level | None = None,
+             stop_on_win: bool = True) -> Episode:
     """Simulate ``machine`` for ``duration`` s under ``schedule`` and return its trace.
 
     ``params``/``obstacles`` are used when compiling a ``PlacedMachine``; a ``CompiledMachine``
@@ -308,17 +411,23 @@ def simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
     block by ``bindings`` = ``{order_id: {action: key}}``): powered wheels run from t=0 unless
     ``wheels_automatic`` is False (then they follow UpArrow/DownArrow), spinning blocks run from
     t=0, and keys drive steering, rubber bands, winches, decouplers and grabbers. ``seed`` is
-    accepted for the contract: the simulation itself is deterministic and uses no randomness."""
+    accepted for the contract: the simulation itself is deterministic and uses no randomness.
+
+    ``level`` adds the level's world when compiling a ``PlacedMachine`` (which is first moved to
+    the level's spawn, ``Level.place``); its triggers are tested either way (a ``CompiledMachine``
+    compiled with ``level=`` carries it). With ``stop_on_win`` a win ends the episode at the sample
+    where it is detected (module docstring)."""
     with _mujoco_warnings_to_logging():
         return _simulate(machine, duration, schedule, params, record_every, max_wall_s, seed, obstacles,
-                         bindings, wheels_automatic)
+                         bindings, wheels_automatic, level, stop_on_win)
 
 
 def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
              schedule: ControlSchedule | None = None, params: PhysicsParams | None = None,
              record_every: float = 0.2, max_wall_s: float = 60.0, seed: int = 0,
-             obstacles: tuple[Box, ...] = (), bindings: Bindings | None = None,
-             wheels_automatic: bool = True) -> Episode:
+             obstacles: tuple[Box | Primitive, ...] = (), bindings: Bindings | None = None,
+             wheels_automatic: bool = True, level: Level | None = None,
+             stop_on_win: bool = True) -> Episode:
     del seed
     t_start = time.perf_counter()
     schedule = schedule or ControlSchedule()
@@ -326,7 +435,8 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
         cm = machine
     else:
         try:
-            cm = compile_machine(machine, params or DEFAULT_PARAMS, obstacles)
+            placed = level.place(machine) if level is not None else machine
+            cm = compile_machine(placed, params or DEFAULT_PARAMS, obstacles, level=level)
         except Exception as exc:  # unknown block type, a model MuJoCo rejects...: invalid, not a crash
             bl = machine.blocks
             n = len(bl)
@@ -338,6 +448,7 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
     m = cm.model
     first = cm
     d = cm.make_data()
+    cm.apply_world_forces(d)
     ctl = MachineControls(cm, schedule, bindings, wheels_automatic)
     if ctl.grabbers.active:   # grabs write weld poses into the model: keep the shared one intact
         m = copy.copy(m)
@@ -366,6 +477,8 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
     recorder.use(cm)
     recorder.record(d)
     times = [0.0]
+    trig = _Triggers(cm, level or cm.level)
+    trig.check(cm, d, 0.0)
     damage: list[DamageEvent] = []
     invalid: str | None = None
     step = 0
@@ -412,16 +525,23 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
                 invalid = f"wall-clock limit ({max_wall_s:g} s) exceeded"
             if invalid:
                 break
-            if step % rec == 0:
+            trig.check(cm, d, step * dt)
+            if step % rec == 0 or (trig.won and stop_on_win):
                 recorder.record(d)
                 times.append(step * dt)
+            if trig.won and stop_on_win:
+                break
     pos, rot, vel = recorder.arrays()
+    opos, orot, ovel = recorder.object_arrays(len(cm.objects))
     if cm is first:
         first.release_data(d)
     blocks = cm.placed.blocks
     return Episode(np.array(times), pos, rot, vel, tuple(b.order_id for b in blocks),
                    tuple(b.type_id for b in blocks), damage, invalid, sim_time=step * dt, steps=step,
-                   wall_s=time.perf_counter() - t_start, compile_s=cm.compile_s, recompiles=recompiles)
+                   wall_s=time.perf_counter() - t_start, compile_s=cm.compile_s, recompiles=recompiles,
+                   object_names=tuple(o.name for o in cm.objects), object_positions=opos,
+                   object_rotations=orot, object_velocities=ovel, trigger_events=list(trig.events),
+                   won=trig.won, win_time=trig.win_time, progress=trig.progress)
 
 
 def _decouple(ctl: MachineControls, cm: CompiledMachine, m: mujoco.MjModel, d: mujoco.MjData,
@@ -436,7 +556,9 @@ def _decouple(ctl: MachineControls, cm: CompiledMachine, m: mujoco.MjModel, d: m
 def _recompile(cm: CompiledMachine, m: mujoco.MjModel, d: mujoco.MjData,
                freed: list[int]) -> tuple[CompiledMachine, mujoco.MjModel, mujoco.MjData]:
     """Recompile with ``freed`` blocks detached from their parents and carry the state over."""
-    new = compile_machine(cm.placed, cm.params, cm.obstacles, cm.catalog, cm.detached | set(freed))
+    new = compile_machine(cm.placed, cm.params, cm.obstacles, cm.catalog, cm.detached | set(freed),
+                          level=cm.level)
     d1 = mujoco.MjData(new.model)
     _transfer_state(m, d, new.model, d1)
+    new.apply_world_forces(d1)
     return new, new.model, d1

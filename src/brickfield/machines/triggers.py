@@ -1,0 +1,156 @@
+"""Logic triggers: detect bodies entering a level's trigger volumes, and the geometry behind it.
+
+A trigger (``level_loader.Trigger``) is an oriented box with a target (``anything``, ``any_block``,
+``block:<type id>``, ``object:<name>``) and events (``game_win:Progress``, ``progress:50:0``).
+Every tracked body stands for a sphere: a block by its centre of mass and half its smallest catalog
+extent (a boulder by its collider radius), a loose level object by its centre and half its
+smallest size. A body *enters* a trigger when that sphere touches the box; the test is swept
+between two checks (the segment the centre travelled, against the box grown by the radius), so a
+boulder crossing a 2 m ring trigger at 30 m/s between two 0.2 s checks is still caught (over
+0.2 s a ballistic path leaves its chord by g t^2 / 8 = 5 cm). The entry time is interpolated along
+the segment.
+
+Semantics (documented in ``docs/levels.md``): each (trigger, body) pair fires at most once, on the
+first entry, so a body resting on a trigger's face cannot fire it repeatedly; ``progress:N`` adds
+N to the level's progress; the level is won by a ``game_win`` event or when progress reaches 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from brickfield.machines.level_loader import Trigger
+
+__all__ = ["Entity", "TriggerEvent", "TriggerMonitor", "box_distance", "rotation_matrix",
+           "target_matches"]
+
+WIN_PROGRESS = 100.0
+
+
+def rotation_matrix(q: Sequence[float]) -> np.ndarray:
+    """3x3 matrix of a unit quaternion [x, y, z, w] (columns = the box's axes in world)."""
+    x, y, z, w = (float(c) for c in q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def box_distance(points: np.ndarray, trigger: Trigger) -> np.ndarray:
+    """Distance (m) from each point (..., 3), Besiege frame, to the trigger's box (0 inside)."""
+    rot = rotation_matrix(trigger.rotation)
+    local = (np.asarray(points, float) - np.asarray(trigger.center, float)) @ rot
+    excess = np.maximum(np.abs(local) - np.asarray(trigger.size, float) / 2.0, 0.0)
+    return np.linalg.norm(excess, axis=-1)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """Something a trigger can detect: a block (``block`` = its list index) or a loose object."""
+
+    label: str                 # "block 3" or the object's name
+    radius: float
+    block: int = -1            # list index for blocks, -1 for objects
+    type_id: str | None = None  # block type for blocks
+    obj: str | None = None     # object name for objects
+
+
+def target_matches(target: str, e: Entity) -> bool:
+    """Whether ``e`` can set off a trigger with ``target``."""
+    if target == "anything":
+        return True
+    if target == "any_block":
+        return e.block >= 0
+    if target.startswith("block:"):
+        return e.block >= 0 and e.type_id == target[6:]
+    if target.startswith("object:"):
+        return e.obj == target[7:]
+    return False
+
+
+@dataclass(frozen=True)
+class TriggerEvent:
+    """``entity`` entered ``trigger`` at ``time``; ``progress``/``win`` are the level's state after."""
+
+    time: float
+    trigger: str
+    entity: str
+    block: int                 # list index of the block, -1 for an object
+    events: tuple[str, ...]
+    progress: float
+    win: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {"time": round(self.time, 6), "trigger": self.trigger, "entity": self.entity,
+                "block": self.block, "events": list(self.events), "progress": self.progress,
+                "win": self.win}
+
+
+class TriggerMonitor:
+    """Swept sphere-vs-box entry tests for one level's triggers over a fixed list of entities.
+
+    ``check(points, t)`` takes the entities' current centres (Besiege frame, in ``entities``
+    order) and returns the new events since the previous check; state (which pairs fired, the
+    progress, the win) lives here, so it survives recompiles of the model."""
+
+    def __init__(self, triggers: Sequence[Trigger], entities: Sequence[Entity]) -> None:
+        self.entities = tuple(entities)
+        mask = np.array([[target_matches(t.target, e) for e in self.entities] for t in triggers],
+                        dtype=bool).reshape(len(triggers), len(self.entities))
+        keep = [k for k in range(len(triggers)) if mask[k].any()]  # others can never fire
+        self.triggers = tuple(triggers[k] for k in keep)
+        self.mask = mask[keep]
+        self.active = bool(self.triggers)
+        self.center = np.array([t.center for t in self.triggers], float).reshape(-1, 3)
+        # (K, 3, 3) world->local: local = (p - c) @ R
+        self.rot = np.array([rotation_matrix(t.rotation) for t in self.triggers]).reshape(-1, 3, 3)
+        radius = np.array([e.radius for e in self.entities], float)
+        self.half = (np.array([t.size for t in self.triggers], float).reshape(-1, 1, 3) / 2.0
+                     + radius[None, :, None])
+        self.fired = np.zeros_like(self.mask)
+        self.prev: np.ndarray | None = None
+        self.t_prev = 0.0
+        self.progress = 0.0
+        self.win = False
+        self.win_time: float | None = None
+        self.events: list[TriggerEvent] = []
+
+    def _local(self, p: np.ndarray) -> np.ndarray:
+        return np.einsum("kej,kji->kei", p[None, :, :] - self.center[:, None, :], self.rot)
+
+    def check(self, points: np.ndarray, t: float) -> list[TriggerEvent]:
+        """New entries between the previous check and ``t`` (the first call tests the points)."""
+        if not self.active:
+            return []
+        p1 = np.asarray(points, float)
+        p0 = p1 if self.prev is None else self.prev
+        a, b = self._local(p0), self._local(p1)
+        d = b - a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t1 = (-self.half - a) / d
+            t2 = (self.half - a) / d
+        still = d == 0.0
+        inside_axis = np.abs(a) <= self.half
+        lo = np.where(still, np.where(inside_axis, -np.inf, np.inf), np.minimum(t1, t2))
+        hi = np.where(still, np.where(inside_axis, np.inf, -np.inf), np.maximum(t1, t2))
+        enter = np.maximum(lo.max(axis=2), 0.0)
+        leave = np.minimum(hi.min(axis=2), 1.0)
+        new = (enter <= leave) & self.mask & ~self.fired
+        out: list[TriggerEvent] = []
+        if new.any():
+            hits = sorted((float(self.t_prev + enter[k, e] * (t - self.t_prev)), int(k), int(e))
+                          for k, e in zip(*np.nonzero(new), strict=True))
+            for when, k, e in hits:
+                trig, ent = self.triggers[k], self.entities[e]
+                self.fired[k, e] = True
+                self.progress += trig.progress
+                if not self.win and (trig.wins or self.progress >= WIN_PROGRESS):
+                    self.win, self.win_time = True, when
+                out.append(TriggerEvent(when, trig.name, ent.label, ent.block, tuple(trig.events),
+                                        self.progress, self.win))
+        self.events.extend(out)
+        self.prev, self.t_prev = p1, t
+        return out
