@@ -89,17 +89,26 @@ def test_ctrl_maps_keys_to_actuators() -> None:
 
 
 # --- wheels --------------------------------------------------------------------------------------
-def test_non_automatic_wheels_follow_the_arrow_keys_and_brake() -> None:
+def test_non_automatic_wheels_follow_the_arrow_keys_then_coast() -> None:
     idle = simulate(place(CAR), duration=3.0, wheels_automatic=False)
     assert abs(idle.positions[-1, 0, 2] - idle.positions[0, 0, 2]) < 0.2
     sched = ControlSchedule({"UpArrow": ((0.0, 1.0),)})
     fwd = simulate(place(CAR), duration=3.0, schedule=sched, wheels_automatic=False)
     z = fwd.positions[:, 0, 2]
     assert z[_at(fwd, 1.0)] - z[0] > 3.0                  # drove while UpArrow was held
-    assert abs(z[-1] - z[_at(fwd, 2.0)]) < 0.5           # and braked after release
+    assert z[-1] - z[_at(fwd, 2.0)] > 3.0                 # and rolls on freely after release
+    braking = PhysicsParams(wheel_auto_brake=True)        # Besiege's block default
+    fwd = simulate(place(CAR), duration=3.0, schedule=sched, wheels_automatic=False, params=braking)
+    z = fwd.positions[:, 0, 2]
+    assert z[_at(fwd, 1.0)] - z[0] > 3.0 and abs(z[-1] - z[_at(fwd, 2.0)]) < 0.5
     back = simulate(place(CAR), duration=1.0, schedule=ControlSchedule({"DownArrow": ((0.0, 1.0),)}),
                     wheels_automatic=False)
     assert back.positions[-1, 0, 2] - back.positions[0, 0, 2] < -3.0
+    # the shared model is left alone (coasting edits a private copy)
+    cm = compile_machine(place(CAR))
+    gains = cm.model.actuator_gainprm.copy()
+    simulate(cm, duration=2.0, schedule=sched, wheels_automatic=False)
+    assert np.array_equal(cm.model.actuator_gainprm, gains)
 
 
 def test_spinning_block_keys_when_not_automatic() -> None:

@@ -12,7 +12,7 @@ block (type id)                         action                default key       
 powered wheel (2), large (46)           forward / backward    UpArrow/DownArrow  drive; only when the
                                                                                  level's wheels are not
                                                                                  automatic (fetch);
-                                                                                 released: brake
+                                                                                 released: spin freely
 spinning block (22), powered cog (39)   forward / backward    UpArrow/DownArrow  spin; only when not
                                                                                  automatic (chosen:
                                                                                  Besiege's default for
@@ -33,7 +33,10 @@ unbinds); wheels and spinning blocks also take ``{"automatic": bool}``.
 
 Mechanisms (MuJoCo side in ``physics_blocks``):
 
-* wheels / spinning blocks: velocity servos; ``ctrl`` = forward speed, its negative, or 0 (brake).
+* wheels / spinning blocks: velocity servos; ``ctrl`` = forward speed, its negative, or 0. A
+  released key-driven wheel spins freely (``wheel_auto_brake`` False, as BesiegeField writes its
+  wheels): ``apply`` zeroes the servo's gains in the episode's private model copy; a released
+  spinning block brakes (servo to 0; BesiegeField writes ``bmt-auto-brake`` True for it).
 * steering: integrated-velocity servo; ``ctrl`` = +-``steering_speed`` (positive = left: for an
   upward axis the children turn towards x-), the target angle is kept on release.
 * rubber band: ``ctrl`` 1 while contracting.
@@ -235,6 +238,7 @@ class MachineControls:
         m, p = cm.model, cm.params
         self.base = np.zeros(m.nu)
         self.by_key: dict[str, list[tuple[int, float]]] = {}
+        self.coast: dict[int, float] = {}        # free-spinning when released: actuator -> kv
 
         def bind(key: str | bool | None, act: int, value: float) -> None:
             if isinstance(key, str) and key:
@@ -253,6 +257,8 @@ class MachineControls:
                 else:
                     bind(keys.get("forward"), a, fwd)
                     bind(keys.get("backward"), a, -fwd)
+                    if role is Role.POWERED_WHEEL and not p.wheel_auto_brake:
+                        self.coast[a] = float(m.actuator_gainprm[a, 0])
             elif role in (Role.STEER_HINGE, Role.STEER_BLOCK):
                 bind(keys.get("left"), a, p.steering_speed)
                 bind(keys.get("right"), a, -p.steering_speed)
@@ -263,7 +269,24 @@ class MachineControls:
                 bind(keys.get("unwind"), a, p.winch_speed)
         self.grabbers.use(cm)
 
+    @property
+    def mutates_model(self) -> bool:
+        """Whether ``apply``/``check`` write into the model (grab poses, coasting wheels): the
+        simulator then steps a private copy of it."""
+        return self.grabbers.active or bool(self.coast)
+
     # --- keys ------------------------------------------------------------------------------------
+    def apply(self, m: mujoco.MjModel, d: mujoco.MjData, t: float) -> None:
+        """Set the controls for time ``t``; released coasting wheels get zero servo gains."""
+        held = self.held(t)
+        d.ctrl[:] = self.ctrl(held)
+        if self.coast:
+            driven = {a for key in held for a, _ in self.by_key.get(key, ())}
+            for a, kv in self.coast.items():
+                on = kv if a in driven else 0.0
+                m.actuator_gainprm[a, 0] = on
+                m.actuator_biasprm[a, 2] = -on
+
     def held(self, t: float) -> frozenset[str]:
         """Keys held at time ``t``."""
         return frozenset(k for k in self.schedule.keys if self.schedule.held(k, t))

@@ -131,6 +131,10 @@ class PhysicsParams:
     large_wheel_torque: float = 45.0
     """Large wheel (r = 1.5): ``wheel_torque`` scaled by radius^2 (20 x 2.25), i.e. the rim force
     scaled by the radius, as the former 60/135 pair was."""
+    wheel_auto_brake: bool = False
+    """Whether a key-driven powered wheel (the level's wheels are not automatic: fetch) brakes when
+    its keys are released (velocity servo to 0) or spins freely. BesiegeField writes every powered
+    wheel with ``bmt-auto-brake`` False, so it coasts; Besiege's own block default is True."""
     spinning_speed: float = RPM_100
     """Spinning block target speed (rad/s); assumed equal to the wheel motor at speed 1."""
     spinning_kv: float = 20.0

@@ -450,7 +450,7 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
     d = cm.make_data()
     cm.apply_world_forces(d)
     ctl = MachineControls(cm, schedule, bindings, wheels_automatic)
-    if ctl.grabbers.active:   # grabs write weld poses into the model: keep the shared one intact
+    if ctl.mutates_model:   # grab poses, coasting wheels: keep the shared model intact
         m = copy.copy(m)
     dt = m.opt.timestep
     n_total = max(round(duration / dt), 0)
@@ -469,7 +469,7 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
 
     def apply_ctrl(t: float) -> None:
         if m.nu:
-            d.ctrl[:] = ctl.ctrl(ctl.held(t))
+            ctl.apply(m, d, t)
 
     apply_ctrl(0.0)
     mujoco.mj_forward(m, d)
@@ -514,6 +514,7 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
                 if tree_hits and recompiles < params.max_breaks:
                     cm, m, d = _recompile(cm, m, d, tree_hits)
                     ctl.use(cm)
+                    apply_ctrl(step * dt)
                     monitor = _Monitor(cm)
                     recorder.use(cm)
                     recompiles += 1
