@@ -9,6 +9,11 @@ Rows: the reference car (car level 1) and catapult (catapult level 1, L held), e
 row with breakage off (no load sensors). ``overhead`` = episode time / floor, where the floor is one
 ``mujoco.mj_step(m, d, nstep=N)`` call over the same number of steps on the same compiled model
 (targets: overhead <= 1.3, real-time factor >= 100 on one core).
+
+A second table has one row per task family at its hardest level (car 5: 20 s S-track; catapult 11:
+two rings, ten triggers; delivery 9: U-track with meshes and the ore; fetch 1: 22 s on the
+platform, keys, the ore in the well), with the level's world, goal objects, wind and trigger tests
+included in the episode time (the floor steps the same model, objects and all).
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from brickfield.machines.tasks import evaluate_machine, reference_machine
 from brickfield.machines.validity import check_machine
 
 MACHINES = (("car", "car"), ("catapult", "catapult"))
+HARDEST = (("car", 5, "car"), ("catapult", 11, "catapult"), ("delivery", 9, "car"), ("fetch", 1, "car"))
+"""(task, level, reference machine) of each family's hardest level; the delivery and fetch rows use
+a shipped ``delivery``/``fetch`` reference machine when there is one, else the car."""
 SETTINGS = (("fused", DEFAULT_PARAMS), ("fused, unbreakable", replace(DEFAULT_PARAMS, breakable=False)),
             ("welded", replace(DEFAULT_PARAMS, connection_mode="welded")))
 
@@ -101,18 +109,61 @@ def run(quick: bool) -> list[dict[str, object]]:
     return rows
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repetitions and evaluations")
-    args = ap.parse_args()
-    rows = run(args.quick)
-    cols = ("machine", "setting", "nv", "steps", "compile_ms", "episode_ms", "floor_ms", "overhead",
-            "rtf", "eval_per_s_1", "eval_per_s_2")
-    head = ("machine", "setting", "nv", "steps", "compile ms", "5s episode ms", "mj_step floor ms",
-            "overhead", "real-time x", "evals/s 1 proc", "evals/s 2 procs")
-    p = DEFAULT_PARAMS
-    print(f"timestep {p.timestep} s, breakage check every {p.break_check_every} steps, samples every "
-          "0.2 s; evals/s = parse + validity + placement + compile + simulate + score")
+def _floor(cm, lvl, steps: int, reps: int) -> float:  # type: ignore[no-untyped-def]
+    """Best time of bare ``mj_step`` calls over ``steps`` on ``cm``'s model (fresh data), with the
+    level's control inputs switched at the schedule's key times exactly as in the episode (so a key
+    script such as fetch's drives the same motion), but no checks, triggers or recording."""
+    from brickfield.machines.controls import MachineControls
+
+    dt = cm.model.opt.timestep
+    cuts = sorted({round(t / dt) for t in lvl.schedule.switch_times() if 0 < round(t / dt) < steps})
+    best = float("inf")
+    for _ in range(reps):
+        m, d = cm.model, mujoco.MjData(cm.model)
+        ctl = MachineControls(cm, lvl.schedule, None, lvl.wheels_automatic)
+        cm.apply_world_forces(d)
+        ctl.apply(m, d, 0.0)
+        t0 = time.perf_counter()
+        done = 0
+        for cut in [*cuts, steps]:
+            mujoco.mj_step(m, d, nstep=cut - done)
+            done = cut
+            if done < steps:
+                ctl.apply(m, d, done * dt)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run_levels(quick: bool) -> list[dict[str, object]]:
+    """One row per task family at its hardest level (see ``HARDEST``)."""
+    from brickfield.machines.tasks import REFERENCE_MACHINES, get_task
+
+    reps = 3 if quick else 10
+    rows = []
+    for task, number, default in HARDEST:
+        name = task if task in REFERENCE_MACHINES else default
+        lvl = get_task(task, number).level
+        placed = check_machine(reference_machine(name)).machine
+        assert placed is not None
+        placed = lvl.place(placed)
+        compile_s = _best(lambda pm=placed, lv=lvl: compile_machine(pm, DEFAULT_PARAMS, level=lv), reps)
+        cm = compile_machine(placed, DEFAULT_PARAMS, level=lvl)
+
+        def episode(cm=cm, lv=lvl):  # type: ignore[no-untyped-def]
+            return simulate(cm, lv.duration, lv.schedule, wheels_automatic=lv.wheels_automatic)
+
+        ep = episode()
+        sim_s = _best(episode, reps)
+        floor = _floor(cm, lvl, ep.steps, reps)
+        score = get_task(task, number).score(ep).score
+        rows.append({"level": lvl.name, "machine": name, "sim_s": ep.sim_time, "nv": cm.model.nv,
+                     "ngeom": cm.model.ngeom, "triggers": len(lvl.triggers), "steps": ep.steps,
+                     "compile_ms": compile_s * 1e3, "episode_ms": sim_s * 1e3, "floor_ms": floor * 1e3,
+                     "overhead": sim_s / floor, "rtf": ep.sim_time / sim_s, "score": score})
+    return rows
+
+
+def _print(rows: list[dict[str, object]], cols: tuple[str, ...], head: tuple[str, ...]) -> None:
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
@@ -121,6 +172,35 @@ def main() -> None:
             v = r.get(c, "-")
             cells.append(f"{v:.2f}" if isinstance(v, float) else str(v))
         print("| " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions and evaluations")
+    ap.add_argument("--levels-only", action="store_true", help="only the hardest-level table")
+    args = ap.parse_args()
+    if not args.levels_only:
+        _main_table(args.quick)
+        print()
+    print("hardest level of each task family (reference machine; level world, objects, wind and "
+          "triggers included)")
+    _print(run_levels(args.quick),
+           ("level", "machine", "sim_s", "nv", "ngeom", "triggers", "steps", "compile_ms", "episode_ms",
+            "floor_ms", "overhead", "rtf", "score"),
+           ("level", "machine", "simulated s", "nv", "geoms", "triggers", "steps", "compile ms",
+            "episode ms", "mj_step floor ms", "overhead", "real-time x", "score"))
+
+
+def _main_table(quick: bool) -> None:
+    rows = run(quick)
+    cols = ("machine", "setting", "nv", "steps", "compile_ms", "episode_ms", "floor_ms", "overhead",
+            "rtf", "eval_per_s_1", "eval_per_s_2")
+    head = ("machine", "setting", "nv", "steps", "compile ms", "5s episode ms", "mj_step floor ms",
+            "overhead", "real-time x", "evals/s 1 proc", "evals/s 2 procs")
+    p = DEFAULT_PARAMS
+    print(f"timestep {p.timestep} s, breakage check every {p.break_check_every} steps, samples every "
+          "0.2 s; evals/s = parse + validity + placement + compile + simulate + score")
+    _print(rows, cols, head)
 
 
 if __name__ == "__main__":

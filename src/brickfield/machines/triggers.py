@@ -118,26 +118,23 @@ class TriggerMonitor:
         self.win_time: float | None = None
         self.events: list[TriggerEvent] = []
 
-    def _local(self, p: np.ndarray) -> np.ndarray:
-        return np.einsum("kej,kji->kei", p[None, :, :] - self.center[:, None, :], self.rot)
-
     def check(self, points: np.ndarray, t: float) -> list[TriggerEvent]:
         """New entries between the previous check and ``t`` (the first call tests the points)."""
         if not self.active:
             return []
         p1 = np.asarray(points, float)
         p0 = p1 if self.prev is None else self.prev
-        a, b = self._local(p0), self._local(p1)
-        d = b - a
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t1 = (-self.half - a) / d
-            t2 = (self.half - a) / d
-        still = d == 0.0
-        inside_axis = np.abs(a) <= self.half
-        lo = np.where(still, np.where(inside_axis, -np.inf, np.inf), np.minimum(t1, t2))
-        hi = np.where(still, np.where(inside_axis, np.inf, -np.inf), np.maximum(t1, t2))
-        enter = np.maximum(lo.max(axis=2), 0.0)
-        leave = np.minimum(hi.min(axis=2), 1.0)
+        n = len(p1)
+        # both ends of every segment in every trigger's frame in one matmul: (K, 2E, 3)
+        local = (np.concatenate([p0, p1])[None, :, :] - self.center[:, None, :]) @ self.rot
+        a, d = local[:, :n], local[:, n:] - local[:, :n]
+        # slab test of the segment a + s d, s in [0, 1], against |x| <= half per axis; a zero
+        # component becomes +-1e-12, whose huge parameters give (-inf, inf) inside the slab and an
+        # empty interval outside it, so no special case (and no division by zero) is needed
+        inv = 1.0 / (d + np.copysign(1e-12, d))
+        t1, t2 = (-self.half - a) * inv, (self.half - a) * inv
+        enter = np.maximum(np.minimum(t1, t2).max(axis=2), 0.0)
+        leave = np.minimum(np.maximum(t1, t2).min(axis=2), 1.0)
         new = (enter <= leave) & self.mask & ~self.fired
         out: list[TriggerEvent] = []
         if new.any():
