@@ -132,10 +132,8 @@ def add_block_geoms(body: mujoco.MjsBody, idx: int, role: Role, spec: BlockSpec,
     else:
         ext = csize if len(csize) == 3 else tuple(spec.size)
         half = besiege_to_mj_vec([max(0.5 * e - gap, 0.01) for e in ext])
-        g = _add_geom(body, _GEOM.mjGEOM_BOX, half, centre, mass, fr, params,
-                      collide=spec.collider is not Collider.NONE, name=name)
-        if role is Role.GRABBER:   # detect bodies within grab_margin without pushing them
-            g.margin = g.gap = params.grab_margin
+        _add_geom(body, _GEOM.mjGEOM_BOX, half, centre, mass, fr, params,
+                  collide=spec.collider is not Collider.NONE, name=name)
 
 
 def _add_container(body: mujoco.MjsBody, idx: int, spec: BlockSpec, mass: float,

@@ -222,10 +222,6 @@ class PhysicsParams:
     it, and checking every 10 steps missed a 0.5 kg bomb that a reversing car hit
     (``tests/machines/test_controls.py``); 2 steps catch it at a cost of a few percent of a step
     per check."""
-    grab_margin: float = 0.05
-    """m; grabbers detect bodies this close to their collider (a MuJoCo contact margin with an
-    equal gap, so detection adds no force), like the game's trigger volume slightly larger than
-    the block."""
     grab_solref: tuple[float, float] = (0.02, 1.0)
     """(time constant, damping ratio) of a grab's weld: MuJoCo's default constraint softness,
     stiff enough to hold the 2 kg ore with millimetre sag."""
