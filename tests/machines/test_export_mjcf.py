@@ -82,3 +82,21 @@ def test_add_level_geoms_matches_the_physics_module():
         for attr in ("type", "size", "pos", "quat", "friction", "priority"):
             assert np.allclose(getattr(a, attr), getattr(b, attr), atol=1e-9), attr
     assert level_spec(get_level("car", 1)).modelname == "car_level1"
+
+
+def test_level_with_meshes_objects_and_triggers_is_the_simulated_world():
+    placed = place(parse_tree(CAR))
+    for task, n in (("catapult", 11), ("delivery", 5), ("fetch", 1)):
+        level = get_level(task, n)
+        sim = level.place(placed)
+        scene = mujoco.MjModel.from_xml_string(scene_to_mjcf(placed, level))
+        assert _counts(scene) == _counts(compile_machine(sim, level=level).model)
+        alone = mujoco.MjModel.from_xml_string(level_to_mjcf(level))
+        assert alone.nbody == 1 + len(level.goal_objects) + sum(o.dynamic for o in level.obstacles)
+        shown = mujoco.MjModel.from_xml_string(level_to_mjcf(level, triggers=True))
+        trig = [shown.geom(f"trigger_{t.name}") for t in level.triggers]
+        assert shown.ngeom == alone.ngeom + len(level.triggers)
+        assert all(g.contype == 0 and g.conaffinity == 0 and g.group == 3 for g in trig)
+    fetch = get_level("fetch", 1)
+    scene = mujoco.MjModel.from_xml_string(scene_to_mjcf(placed, fetch))
+    assert scene.body("b0").pos[2] == pytest.approx(placed.blocks[0].position[1] + 15.0)  # on the platform
