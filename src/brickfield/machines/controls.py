@@ -64,7 +64,8 @@ from brickfield.machines.physics_blocks import LINEAR_ROLES, Role, forward_ctrl
 from brickfield.machines.physics_params import DEFAULT_PARAMS, PhysicsParams
 from brickfield.machines.types import PlacedMachine
 
-__all__ = ["ACTIONS", "DEFAULT_KEYS", "Bindings", "GrabberRuntime", "MachineControls", "resolve_bindings"]
+__all__ = ["ACTIONS", "DEFAULT_KEYS", "REFERENCE_BINDINGS", "Bindings", "GrabberRuntime", "MachineControls",
+           "resolve_bindings"]
 
 Bindings = Mapping[int, Mapping[str, "str | bool | None"]]
 """User overrides: ``{order_id: {action: key}}`` (``{"automatic": bool}`` for wheels/spinning)."""
@@ -80,6 +81,14 @@ DEFAULT_KEYS: Mapping[Role, Mapping[str, str]] = {
     Role.GRABBER: {"release": "V"},
 }
 """Default key per action, by physical role (see the module table for sources)."""
+
+REFERENCE_BINDINGS: Mapping[str, Mapping[int, Mapping[str, str]]] = {
+    "fetch": {13: {"detach": "V"}},
+    "fetch_no_grabber": {13: {"detach": "V"}},
+}
+"""Bindings the shipped reference machines (``tasks.REFERENCE_MACHINES``) are meant to run with:
+the fetch crane's decoupler answers the fetch script's V tap, as a player would set it in
+Besiege's key mapper (its default J is never pressed there)."""
 
 ACTIONS: Mapping[Role, tuple[str, ...]] = {
     r: (*keys, "automatic") if r in (Role.POWERED_WHEEL, Role.SPINNING) else tuple(keys)

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from brickfield.machines.catalog import BLOCKS
+from brickfield.machines.controls import Bindings
 from brickfield.machines.level_loader import Trigger
 from brickfield.machines.levels import LEVELS, Level, get_level
 from brickfield.machines.physics import compile_machine
@@ -299,9 +300,11 @@ class TaskResult:
 def evaluate_machine(source: str | bytes | Sequence[Any] | PlacedMachine, task: str | TaskSpec = "car",
                      level: int = 1, *, params: PhysicsParams = DEFAULT_PARAMS,
                      reference_quirks: bool = True, max_wall_s: float = 60.0,
-                     seed: int = 0, variant: int | None = None) -> TaskResult:
+                     seed: int = 0, variant: int | None = None,
+                     bindings: Bindings | None = None) -> TaskResult:
     """Check, simulate and score a design (raw LLM text, parsed tree or ``PlacedMachine``) on a
-    level (``variant``: a seeded variant of it, see ``level_loader.make_variant``).
+    level (``variant``: a seeded variant of it, see ``level_loader.make_variant``; ``bindings``:
+    per-block key overrides, ``controls``).
 
     The machine is moved to the level's spawn, simulated in the level's world (obstacles, goal
     objects, wind, triggers; the level's key schedule and wheel mode) and scored by the scorer of
@@ -328,7 +331,7 @@ def evaluate_machine(source: str | bytes | Sequence[Any] | PlacedMachine, task: 
                           report=report)
     compile_s = time.perf_counter() - t0
     ep = simulate(compiled, lvl.duration, lvl.schedule, max_wall_s=max_wall_s, seed=seed,
-                  wheels_automatic=lvl.wheels_automatic)
+                  wheels_automatic=lvl.wheels_automatic, bindings=bindings)
     result = spec.score(ep)
     disallowed = tuple(sorted({b.type_id for b in machine.blocks} - lvl.allowed_blocks))
     score = result.score if ep.valid else 0.0
@@ -344,6 +347,17 @@ REFERENCE_MACHINES: dict[str, str] = {
     "car_wheels_down": "negative control: wheels facing y- (flat on the ground, no traction)",
     "car_no_wheels": "negative control: chassis without wheels",
     "catapult_no_boulder": "negative control: the reference catapult without its boulder",
+    "delivery": "6 m log chassis on six powered wheels with a grabber on the nose: it grabs the iron "
+                "ore on contact and carries it; ~0.66 on delivery 1 (the plain car pushes it: 0.41), "
+                "wins delivery 5",
+    "delivery_no_wheels": "negative control: the delivery machine without wheels (never reaches the ore)",
+    "fetch": "crane: wheels on a foot 4 m under the root (so the linear-block phantom lifts it only "
+             "0.05 m), a 9 m boom on a riser, and under its tip a hook (decoupler, block, grabber "
+             "facing down) hung on two winches. Needs controls.REFERENCE_BINDINGS['fetch'] (decoupler "
+             "on V): the fetch script then rolls it to the well's curb (UpArrow, then coasting), drops "
+             "the hook (V), lowers it onto the ore (M) and reels the ore out of the well (N): wins "
+             "fetch 1. With the decoupler's default J, which the script never presses, it scores 0",
+    "fetch_no_grabber": "negative control: the fetch crane with a plain block instead of the grabber",
 }
 """Reference machines shipped as package data (``machines/data/machines/<name>.json``)."""
 
