@@ -31,7 +31,7 @@ import numpy as np
 from brickfield.machines.frames import besiege_to_mj_quat, besiege_to_mj_vec
 from brickfield.machines.level_loader import GoalObject, Primitive, Trigger, Wind
 from brickfield.machines.levels import Box
-from brickfield.machines.physics_params import PhysicsParams
+from brickfield.machines.physics_params import DEFAULT_PARAMS, PhysicsParams
 
 __all__ = ["WorldObject", "add_trigger_volumes", "add_world", "as_primitive", "wind_acceleration"]
 
@@ -130,7 +130,7 @@ def add_world(spec: mujoco.MjSpec, obstacles: Iterable[Primitive | Box] = (),
               ground: bool = True) -> tuple[WorldObject, ...]:
     """Add the ground plane (MuJoCo z = 0, Besiege y = 0), static obstacles and loose objects
     (dynamic obstacles, goal objects) to ``spec``; return the loose objects."""
-    params = params or PhysicsParams()
+    params = params or DEFAULT_PARAMS
     tors, roll = params.torsional_friction, params.rolling_friction
     world = spec.worldbody
     if ground:
