@@ -60,6 +60,7 @@ def test_resolve_bindings_defaults_overrides_and_errors() -> None:
     assert b == {5: {"detach": "J"}, 7: {"contract": "N", "unwind": "M"}}
     b = resolve_bindings(pm, cm.roles, {5: {"detach": "V"}, 7: {"unwind": None}})
     assert b[5] == {"detach": "V"} and b[7] == {"contract": "N", "unwind": None}
+    assert resolve_bindings(pm, cm.roles, {"5": {"detach": "K"}})[5] == {"detach": "K"}   # JSON keys
     with pytest.raises(ValueError, match="unknown order_id"):
         resolve_bindings(pm, cm.roles, {99: {"detach": "V"}})
     with pytest.raises(ValueError, match="takes no key"):
@@ -145,7 +146,7 @@ def test_leftarrow_turns_children_towards_x_minus() -> None:
     tree = [ROOT, {"id": "13", "order_id": 1, "parent": 0, "bp_id": 4},
             {"id": "63", "order_id": 2, "parent": 1, "bp_id": 4}]   # a log lying forward on top
     pm = place(tree, lowest=3.0)
-    ep = simulate(pm, duration=0.3, schedule=ControlSchedule({"LeftArrow": ((0.0, 0.3),)}),
+    ep = simulate(pm, duration=0.6, schedule=ControlSchedule({"LeftArrow": ((0.0, 0.3),)}),
                   params=PhysicsParams(gravity=0.0))
 
     def log_dir(k: int) -> np.ndarray:   # the log's axis in the root's frame

@@ -115,7 +115,8 @@ def resolve_bindings(placed: PlacedMachine, roles: Sequence[Role], overrides: Bi
                 keys["automatic"] = params.spinning_automatic
             out[i] = keys
     by_order = {b.order_id: b.index for b in placed.blocks}
-    for oid, actions in (overrides or {}).items():
+    for key_oid, actions in (overrides or {}).items():
+        oid = int(key_oid) if isinstance(key_oid, str) and key_oid.isdigit() else key_oid  # JSON keys
         if oid not in by_order:
             raise ValueError(f"binding for unknown order_id {oid}")
         i = by_order[oid]

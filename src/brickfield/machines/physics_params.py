@@ -36,6 +36,8 @@ class PhysicsParams:
     """``implicitfast`` integrates actuator/joint damping implicitly, which keeps the stiff velocity
     servos of powered wheels stable at large kv."""
     solver_iterations: int = 50
+    """Maximum constraint-solver iterations per step (MuJoCo's default is 100; the Newton solver
+    converges in a handful on these scenes, 50 only caps pathological ones)."""
     gravity: float = 9.81
     """m/s^2 (Besiege uses Unity's default -9.81 on y)."""
 
@@ -49,7 +51,11 @@ class PhysicsParams:
     """Rubber tyre; wheel-ground contacts therefore use 1.0. With 1.0 the best 4-wheel cars reach
     ~45 m in 5 s, matching the best BesiegeField car scores (41-46 m)."""
     torsional_friction: float = 0.005
+    """Torsional (spinning) friction coefficient (m), MuJoCo's default; only used by contacts with
+    condim >= 4 (loose blocks)."""
     rolling_friction: float = 0.0001
+    """Rolling friction coefficient (m), MuJoCo's default: negligible, and only used by condim-6
+    contacts (blocks use condim 3; loose blocks use ``loose_rolling_friction``)."""
     loose_rolling_friction: float = 0.2
     """Rolling resistance (m) of loose blocks (boulder, bomb). They are modelled as spheres, but a
     boulder is an irregular rock that thuds and tumbles to a stop rather than rolling like a ball;
@@ -138,22 +144,28 @@ class PhysicsParams:
     spinning_speed: float = RPM_100
     """Spinning block target speed (rad/s); assumed equal to the wheel motor at speed 1."""
     spinning_kv: float = 20.0
+    """Velocity-servo gain (N m s/rad) of spinning blocks, as for wheels (``wheel_kv``)."""
     spinning_torque: float = 60.0
+    """Torque limit (N m) of a spinning block: the former powered-wheel value, kept because a
+    spinning block drives arms rather than a rolling chassis (it swings 2 kg at 3 m)."""
     spinning_automatic: bool = True
     """Spinning blocks run from t=0 like wheels (car levels hold no keys, and BesiegeField writes
     the spinning block with speed 1 and no key binding)."""
     steering_kp: float = 200.0
     """Position gain of steering hinges/blocks (N m/rad) towards their target angle (0 until
     steered; ``steering_speed`` moves the target)."""
-    steering_kv: float = 5.0
-    """Velocity gain (N m s/rad) of the steering servo: with ``steering_kp`` and a 1 kg steered
-    wheel (inertia ~0.3 kg m^2) it is about critically damped, so a steer does not oscillate."""
+    steering_kv: float = 15.0
+    """Velocity gain (N m s/rad) of the steering servo: with ``steering_kp`` and a 1 kg wheel
+    steered 0.5 m off the axis (I ~0.5 kg m^2) the damping ratio is ~0.5, so a steer settles
+    without ringing."""
     steering_speed: float = 2.0
     """rad/s at which the target angle of a steering hinge/block turns while its left/right key is
     held; the angle is kept when the key is released (Besiege's ``bmt-autoReturn`` defaults to
     False). Besiege's ``bmt-rotation-speed`` 1 has no published unit; 2 rad/s (~115 deg/s) reaches
     the 90 deg stop in ~0.8 s, a quick but not instantaneous steer (chosen)."""
     steering_torque: float = 100.0
+    """Torque limit (N m) of the steering servo: ~1.7x the 60 N m a spinning block gets, as the
+    community break table rates steering blocks 1.5x (they must hold wheels under load)."""
     hinge_range_deg: float = 90.0
     """Passive hinge and steering hinge limits: +-90 degrees."""
     joint_damping: float = 0.05
