@@ -253,6 +253,15 @@ def test_grab_welds_are_built_inactive_for_every_grabbable_body() -> None:
     assert compile_machine(place(CAR)).model.neq == 0
 
 
+def test_grabbing_leaves_a_shared_compiled_model_alone() -> None:
+    cm = compile_machine(place(HOOK))
+    before = cm.model.eq_data.copy()
+    first = simulate(cm, duration=8.0, schedule=ControlSchedule(LIFT), record_every=0.1)
+    assert np.array_equal(cm.model.eq_data, before) and not cm.model.eq_active0.any()
+    again = simulate(cm, duration=8.0, schedule=ControlSchedule(LIFT), record_every=0.1)
+    assert np.array_equal(first.positions, again.positions)        # deterministic, no leftovers
+
+
 def test_grab_survives_a_recompile() -> None:
     # fire a second decoupler (dropping the counterweight) while the bomb hangs on the hook
     tree = [*HOOK[:13], {"id": "4", "order_id": 13, "parent": 2, "bp_id": 9},

@@ -6,23 +6,15 @@ machine files (``bmt-forward``/``bmt-backward``, ``bmt-left``/``bmt-right``, ``b
 ``bmt-unwind``, ``bmt-explode``, ``bmt-detach``); the action names per block type are the mapper
 keys Besiege's legacy machine converter writes for each type.
 
-======================================  ====================  =================  ======================
-block (type id)                         action                default key        effect while held / on press
-======================================  ====================  =================  ======================
-powered wheel (2), large (46)           forward / backward    UpArrow/DownArrow  drive; only when the
-                                                                                 level's wheels are not
-                                                                                 automatic (fetch);
-                                                                                 released: spin freely
-spinning block (22), powered cog (39)   forward / backward    UpArrow/DownArrow  spin; only when not
-                                                                                 automatic (chosen:
-                                                                                 Besiege's default for
-                                                                                 these keys is unknown)
-steering hinge (28), steering block 13  left / right          LeftArrow/RightArr turn the target angle
-rubber band (9)                         contract              L                  pull
-winch (45)                              contract / unwind     N / M              reel in / pay out
-decoupler (4)                           detach                J                  on press: children off
-grabber (27)                            release               V                  on press: let go
-======================================  ====================  =================  ======================
+Default keys (``DEFAULT_KEYS``; sources and the full table in ``docs/controls.md``):
+
+* powered wheel 2/46: forward UpArrow, backward DownArrow (only when the level's wheels are not
+  automatic, i.e. fetch; released: the wheel spins freely);
+* spinning block 22 / powered cog 39: forward UpArrow, backward DownArrow (only when not automatic;
+  these two keys are our choice);
+* steering hinge 28 / steering block 13: left LeftArrow, right RightArrow;
+* rubber band 9: contract L; winch 45: contract N, unwind M;
+* decoupler 4: detach J (on press); grabber 27: release V (on press).
 
 Fetch (``UpArrow [0,1)``, ``V [1,1.05)``, ``M [1,11)``, ``N [11,21)``) therefore drives for 1 s,
 makes grabbers let go of whatever they caught while driving, pays winches out for 10 s and reels
