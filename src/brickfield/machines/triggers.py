@@ -92,17 +92,20 @@ class TriggerEvent:
 class TriggerMonitor:
     """Swept sphere-vs-box entry tests for one level's triggers over a fixed list of entities.
 
-    ``check(points, t)`` takes the entities' current centres (Besiege frame, in ``entities``
+    ``check(points, t)`` takes the kept entities' current centres (Besiege frame, in ``entities``
     order) and returns the new events since the previous check; state (which pairs fired, the
-    progress, the win) lives here, so it survives recompiles of the model."""
+    progress, the win) lives here, so it survives recompiles of the model. Only entities some
+    trigger can detect are kept (``entities``: e.g. just the ore on a delivery level), and only
+    triggers some entity can set off."""
 
     def __init__(self, triggers: Sequence[Trigger], entities: Sequence[Entity]) -> None:
-        self.entities = tuple(entities)
-        mask = np.array([[target_matches(t.target, e) for e in self.entities] for t in triggers],
-                        dtype=bool).reshape(len(triggers), len(self.entities))
-        keep = [k for k in range(len(triggers)) if mask[k].any()]  # others can never fire
-        self.triggers = tuple(triggers[k] for k in keep)
-        self.mask = mask[keep]
+        mask = np.array([[target_matches(t.target, e) for e in entities] for t in triggers],
+                        dtype=bool).reshape(len(triggers), len(entities))
+        rows = [k for k in range(len(triggers)) if mask[k].any()]      # others can never fire
+        cols = [e for e in range(len(entities)) if mask[:, e].any()]   # others are never tested
+        self.entities = tuple(entities[e] for e in cols)
+        self.triggers = tuple(triggers[k] for k in rows)
+        self.mask = mask[np.ix_(rows, cols)]
         self.active = bool(self.triggers)
         self.center = np.array([t.center for t in self.triggers], float).reshape(-1, 3)
         # (K, 3, 3) world->local: local = (p - c) @ R
@@ -111,6 +114,7 @@ class TriggerMonitor:
         self.half = (np.array([t.size for t in self.triggers], float).reshape(-1, 1, 3) / 2.0
                      + radius[None, :, None])
         self.fired = np.zeros_like(self.mask)
+        self.pending = self.mask.copy()           # mask & ~fired, kept up to date on each firing
         self.prev: np.ndarray | None = None
         self.t_prev = 0.0
         self.progress = 0.0
@@ -132,17 +136,17 @@ class TriggerMonitor:
         # component becomes +-1e-12, whose huge parameters give (-inf, inf) inside the slab and an
         # empty interval outside it, so no special case (and no division by zero) is needed
         inv = 1.0 / (d + np.copysign(1e-12, d))
-        t1, t2 = (-self.half - a) * inv, (self.half - a) * inv
+        t1, t2 = (-self.half - a) * inv, (self.half - a) * inv   # slab entry/exit per axis
         enter = np.maximum(np.minimum(t1, t2).max(axis=2), 0.0)
         leave = np.minimum(np.maximum(t1, t2).min(axis=2), 1.0)
-        new = (enter <= leave) & self.mask & ~self.fired
+        new = (enter <= leave) & self.pending
         out: list[TriggerEvent] = []
         if new.any():
             hits = sorted((float(self.t_prev + enter[k, e] * (t - self.t_prev)), int(k), int(e))
                           for k, e in zip(*np.nonzero(new), strict=True))
             for when, k, e in hits:
                 trig, ent = self.triggers[k], self.entities[e]
-                self.fired[k, e] = True
+                self.fired[k, e], self.pending[k, e] = True, False
                 self.progress += trig.progress
                 if not self.win and (trig.wins or self.progress >= WIN_PROGRESS):
                     self.win, self.win_time = True, when
