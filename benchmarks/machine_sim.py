@@ -111,7 +111,7 @@ def run(quick: bool) -> list[dict[str, object]]:
     return rows
 
 
-def _floor(cm, lvl, steps: int, reps: int) -> float:  # type: ignore[no-untyped-def]
+def _floor(cm, lvl, steps: int, reps: int, bindings=None) -> float:  # type: ignore[no-untyped-def]
     """Best time of bare ``mj_step`` calls over ``steps`` on ``cm``'s model (fresh data), with the
     level's control inputs switched at the schedule's key times exactly as in the episode (so a key
     script such as fetch's drives the same motion), but no checks, triggers or recording."""
@@ -122,7 +122,7 @@ def _floor(cm, lvl, steps: int, reps: int) -> float:  # type: ignore[no-untyped-
     best = float("inf")
     for _ in range(reps):
         m, d = cm.model, mujoco.MjData(cm.model)
-        ctl = MachineControls(cm, lvl.schedule, None, lvl.wheels_automatic)
+        ctl = MachineControls(cm, lvl.schedule, bindings, lvl.wheels_automatic)
         cm.apply_world_forces(d)
         ctl.apply(m, d, 0.0)
         t0 = time.perf_counter()
@@ -138,6 +138,7 @@ def _floor(cm, lvl, steps: int, reps: int) -> float:  # type: ignore[no-untyped-
 
 def run_levels(quick: bool) -> list[dict[str, object]]:
     """One row per task family at its hardest level (see ``HARDEST``)."""
+    from brickfield.machines.controls import REFERENCE_BINDINGS
     from brickfield.machines.tasks import REFERENCE_MACHINES, get_task
 
     reps = 3 if quick else 10
@@ -152,12 +153,15 @@ def run_levels(quick: bool) -> list[dict[str, object]]:
         compile_s = _best(lambda pm=placed, lv=lvl: compile_machine(pm, DEFAULT_PARAMS, level=lv), reps)
         cm = compile_machine(placed, DEFAULT_PARAMS, level=lvl)
 
-        def episode(cm=cm, lv=lvl):  # type: ignore[no-untyped-def]
-            return simulate(cm, lv.duration, lv.schedule, wheels_automatic=lv.wheels_automatic)
+        keys = REFERENCE_BINDINGS.get(name)   # e.g. the fetch crane's decoupler on V
+
+        def episode(cm=cm, lv=lvl, keys=keys):  # type: ignore[no-untyped-def]
+            return simulate(cm, lv.duration, lv.schedule, wheels_automatic=lv.wheels_automatic,
+                            bindings=keys)
 
         ep = episode()
         sim_s = _best(episode, reps)
-        floor = _floor(cm, lvl, ep.steps, reps)
+        floor = _floor(cm, lvl, ep.steps, reps, keys)
         score = get_task(task, number).score(ep).score
         rows.append({"level": lvl.name, "machine": name, "sim_s": ep.sim_time, "nv": cm.model.nv,
                      "ngeom": cm.model.ngeom, "triggers": len(lvl.triggers), "steps": ep.steps,
