@@ -3,8 +3,12 @@
 
 For each size the table gives the median wall time of one `analyze_stability` call (model build +
 solve + scoring) and, measured in the same run, the median time of the cheap connectivity check
-`grid.grounded_mask` (occupancy grid + union-find) as a baseline. The reference section compares
-with BrickGPT's Gurobi analysis (13 ms median per structure on a 2-vCPU VM, from the reference README).
+`grid.grounded_mask` (occupancy grid + connected components) as a baseline. Below the size sweep,
+full 20x20x20 structures: solid blocks of 2x4 bricks (the acceptance case, >= 1000 bricks) and a
+random dense stack that needs pull forces, i.e. the LP. The "solver" column says what produced the
+scores: `press-only` (an exact zero-cost solution, no LP), or the LP solver. The reference section
+compares with BrickGPT's Gurobi analysis (13 ms median per structure on a 2-vCPU VM, from the
+reference README).
 
     .venv/bin/python benchmarks/lego_stability.py [--quick] [--solver clarabel|highs]
 """
@@ -72,6 +76,53 @@ def random_stack(n: int, seed: int = 0) -> Structure:
     return Structure(bricks, world_dim=(side, side, 20))
 
 
+def solid_block(bond: str = "crossed", layers: int = 20, side: int = 20) -> Structure:
+    """A full side x side x layers block of 2x4 bricks. `crossed`: courses alternate 2x4 / 4x2;
+    `stacked`: every course the same; `running`: rows of 2x4 along y, odd courses shifted 2 studs
+    (2x2 at the row ends), so every brick straddles two below."""
+    bricks: list[Brick] = []
+    for z in range(layers):
+        odd = z % 2 == 1
+        if bond == "crossed" and odd:
+            bricks += [Brick(4, 2, x, y, z) for x in range(0, side, 4) for y in range(0, side, 2)]
+        elif bond == "running" and odd:
+            for x in range(0, side, 2):
+                bricks += [Brick(2, 2, x, 0, z), *(Brick(2, 4, x, y, z) for y in range(2, side - 2, 4)),
+                           Brick(2, 2, x, side - 2, z)]
+        else:
+            bricks += [Brick(2, 4, x, y, z) for x in range(0, side, 2) for y in range(0, side, 4)]
+    return Structure(bricks)
+
+
+def random_dense(n: int = 1000, seed: int = 0, side: int = 20, layers: int = 20) -> Structure:
+    """n random library bricks in a side x side x layers world, n // layers per course, each on
+    >= 1 stud of the course below: dense, overhanging, usually stable only through pull forces."""
+    rng = np.random.default_rng(seed)
+    occ = np.zeros((side, side, layers), dtype=bool)
+    bricks: list[Brick] = []
+    for z in range(layers):
+        placed = tries = 0
+        while placed < n // layers and tries < 5000:
+            tries += 1
+            a, b = _SHAPES[rng.integers(len(_SHAPES))]
+            h, w = (a, b) if rng.random() < 0.5 else (b, a)
+            x, y = int(rng.integers(0, side - h + 1)), int(rng.integers(0, side - w + 1))
+            if occ[x:x + h, y:y + w, z].any() or (z > 0 and not occ[x:x + h, y:y + w, z - 1].any()):
+                continue
+            occ[x:x + h, y:y + w, z] = True
+            bricks.append(Brick(h, w, x, y, z))
+            placed += 1
+    return Structure(bricks, world_dim=(side, side, 20))
+
+
+FULL_20 = (
+    ("solid 20x20x20, 2x4 crossed", lambda: solid_block("crossed")),
+    ("solid 20x20x20, 2x4 stacked", lambda: solid_block("stacked")),
+    ("solid 20x20x20, 2x4 running bond", lambda: solid_block("running")),
+    ("random dense 20x20x20", random_dense),
+)
+
+
 def median_time(fn: Callable[[], object], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -83,19 +134,20 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
 
 def generated_table(cfg: StabilityConfig, sizes: tuple[int, ...], repeats: int, console: Console) -> None:
     table = Table(title=f"analyze_stability vs grounded_mask (median of {repeats}, solver {cfg.solver})")
-    for col in ("structure", "bricks", "LP vars", "stable", "max score", "stability ms",
+    for col in ("structure", "bricks", "model vars", "solver", "stable", "max score", "stability ms",
                 "grounded ms", "ratio"):
-        table.add_column(col, justify="left" if col == "structure" else "right")
-    for family, make in (("walls", walls), ("random stack", random_stack)):
-        for n in sizes:
-            s = make(n)
-            res = analyze_stability(s, cfg)  # warm-up, and the row's verdict
-            t_stab = median_time(lambda s=s: analyze_stability(s, cfg), repeats)
-            t_conn = median_time(lambda s=s: grounded_mask(s), max(repeats, 5))
-            n_vars = res.model.n_vars if res.model is not None else 0
-            table.add_row(family, str(len(s)), str(n_vars), "yes" if res.stable else "no",
-                          f"{res.max_score:.3f}", f"{t_stab * 1e3:.1f}", f"{t_conn * 1e3:.2f}",
-                          f"{t_stab / t_conn:.0f}x")
+        table.add_column(col, justify="left" if col in ("structure", "solver") else "right")
+    rows = [(family, lambda n=n, make=make: make(n))
+            for family, make in (("walls", walls), ("random stack", random_stack)) for n in sizes]
+    for family, make in (*rows, *FULL_20):
+        s = make()
+        res = analyze_stability(s, cfg)  # warm-up, and the row's verdict
+        t_stab = median_time(lambda s=s: analyze_stability(s, cfg), repeats)
+        t_conn = median_time(lambda s=s: grounded_mask(s), max(repeats, 5))
+        n_vars = res.model.n_vars if res.model is not None else 0
+        table.add_row(family, str(len(s)), str(n_vars), res.solver, "yes" if res.stable else "no",
+                      f"{res.max_score:.3f}", f"{t_stab * 1e3:.1f}", f"{t_conn * 1e3:.2f}",
+                      f"{t_stab / t_conn:.0f}x")
     console.print(table)
 
 

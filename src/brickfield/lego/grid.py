@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from brickfield.lego.structure import Structure
 
@@ -36,27 +38,50 @@ def _clipped_footprint(b, dims):
     return x0, x1, y0, y1
 
 
+def _footprints(arr: np.ndarray, dims: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
+    """Clipped footprints of all bricks (``_clipped_footprint`` vectorised): x0, x1, y0, y1."""
+    x0 = np.maximum(arr[:, 2], 0)
+    x1 = np.minimum(arr[:, 2] + arr[:, 0], dims[0])
+    y0 = np.maximum(arr[:, 3], 0)
+    y1 = np.minimum(arr[:, 3] + arr[:, 1], dims[1])
+    return x0, x1, y0, y1
+
+
 def occupancy(structure: Structure) -> Occupancy:
     """Rasterise every brick into the grid, recording which bricks collide with earlier ones."""
     dims = structure.world_dim
+    n = len(structure)
     owner = np.full(dims, -1, dtype=np.int32)
-    colliding = np.zeros(len(structure), dtype=bool)
-    pairs: list[tuple[int, int]] = []
-    for i, b in enumerate(structure.bricks):
-        if not 0 <= b.z < dims[2] or b.h <= 0 or b.w <= 0:
-            continue
-        x0, x1, y0, y1 = _clipped_footprint(b, dims)
-        if x0 >= x1 or y0 >= y1:
-            continue
-        patch = owner[x0:x1, y0:y1, b.z]
-        taken = patch[patch >= 0]
-        if taken.size:
-            colliding[i] = True
-            pairs.extend((int(j), i) for j in np.unique(taken))
-            patch[patch < 0] = i
-        else:
-            patch[...] = i
-    return Occupancy(owner, colliding, tuple(pairs))
+    colliding = np.zeros(n, dtype=bool)
+    if n == 0:
+        return Occupancy(owner, colliding, ())
+    arr = structure.arrays()
+    x0, x1, y0, y1 = _footprints(arr, dims)
+    z = arr[:, 4]
+    nx = np.where((z >= 0) & (z < dims[2]) & (arr[:, 0] > 0) & (arr[:, 1] > 0), np.maximum(x1 - x0, 0), 0)
+    ny = np.maximum(y1 - y0, 0)
+    area = nx * ny
+    bid = np.repeat(np.arange(n), area)
+    local = np.arange(bid.size) - np.repeat(np.cumsum(area) - area, area)
+    cell = ((x0[bid] + local // ny[bid]) * dims[1] + y0[bid] + local % ny[bid]) * dims[2] + z[bid]
+    # The earliest brick keeps a cell (bricks are placed in order); a later one sharing it collides.
+    order = np.lexsort((bid, cell))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = cell[order[1:]] != cell[order[:-1]]
+    flat = owner.reshape(-1)
+    flat[cell[order[first]]] = bid[order[first]]
+    earlier = flat[cell]
+    hit = earlier != bid
+    colliding[bid[hit]] = True
+    pairs = np.unique(np.stack([bid[hit], earlier[hit]], axis=1).reshape(-1, 2), axis=0)
+    return Occupancy(owner, colliding, tuple((int(j), int(i)) for i, j in pairs))
+
+
+def _floating_one(b, occ: Occupancy, dims) -> bool:
+    x0, x1, y0, y1 = _clipped_footprint(b, dims)
+    below = b.z - 1 < dims[2] and (occ.owner[x0:x1, y0:y1, b.z - 1] >= 0).any()
+    above = b.z + 1 < dims[2] and (occ.owner[x0:x1, y0:y1, b.z + 1] >= 0).any()
+    return not (below or above)
 
 
 def floating_mask(structure: Structure, occ: Occupancy | None = None) -> np.ndarray:
@@ -64,14 +89,28 @@ def floating_mask(structure: Structure, occ: Occupancy | None = None) -> np.ndar
     its footprint (a brick held only from above counts as supported)."""
     occ = occ or occupancy(structure)
     dims = structure.world_dim
-    out = np.zeros(len(structure), dtype=bool)
-    for i, b in enumerate(structure.bricks):
-        if b.z <= 0:
-            continue
-        x0, x1, y0, y1 = _clipped_footprint(b, dims)
-        below = b.z - 1 < dims[2] and (occ.owner[x0:x1, y0:y1, b.z - 1] >= 0).any()
-        above = b.z + 1 < dims[2] and (occ.owner[x0:x1, y0:y1, b.z + 1] >= 0).any()
-        out[i] = not (below or above)
+    n = len(structure)
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    arr = structure.arrays()
+    x0, x1, y0, y1 = _footprints(arr, dims)
+    z = arr[:, 4]
+    inside = (arr[:, 0] > 0) & (arr[:, 1] > 0) & (arr[:, 2] >= 0) & (arr[:, 3] >= 0) & (z < dims[2])
+    inside &= (x1 == arr[:, 2] + arr[:, 0]) & (y1 == arr[:, 3] + arr[:, 1])
+    # Occupied-cell counts over footprints from a per-layer summed-area table, padded with an empty
+    # layer on both sides so that z - 1 and z + 1 are always valid indices.
+    table = np.zeros((dims[0] + 1, dims[1] + 1, dims[2] + 2), dtype=np.int32)
+    table[1:, 1:, 1:-1] = (occ.owner >= 0).cumsum(0).cumsum(1)
+    fast = np.flatnonzero(inside & (z > 0))
+
+    def count(layer: np.ndarray) -> np.ndarray:
+        a, b, c, d = x0[fast], x1[fast], y0[fast], y1[fast]
+        return table[b, d, layer] - table[a, d, layer] - table[b, c, layer] + table[a, c, layer]
+
+    out[fast] = (count(z[fast]) == 0) & (count(z[fast] + 2) == 0)  # layers z-1 and z+1 (padded)
+    for i in np.flatnonzero(~inside & (z > 0)):  # out-of-bounds bricks: the per-brick definition
+        out[i] = _floating_one(structure.bricks[i], occ, dims)
     return out
 
 
@@ -92,24 +131,12 @@ def grounded_mask(structure: Structure, occ: Occupancy | None = None) -> np.ndar
     """True for bricks connected to the ground (layer 0) through stud overlaps (any direction)."""
     occ = occ or occupancy(structure)
     n = len(structure)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
     pairs = support_pairs(structure, occ)
-    parent = np.arange(n + 1)  # index n is the ground node
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[ra] = rb
-
-    for i, b in enumerate(structure.bricks):
-        if b.z == 0 and not occ.colliding[i]:
-            union(i, n)
-    for a, b in pairs:
-        union(int(a), int(b))
-    ground = find(n)
-    return np.array([find(i) == ground for i in range(n)], dtype=bool)
+    on_ground = np.flatnonzero((structure.arrays()[:, 4] == 0) & ~occ.colliding)
+    a = np.concatenate([pairs[:, 0], on_ground])
+    b = np.concatenate([pairs[:, 1], np.full(on_ground.size, n)])  # node n is the ground
+    graph = sp.coo_matrix((np.ones(a.size), (a, b)), shape=(n + 1, n + 1))
+    label = connected_components(graph, directed=False)[1]
+    return label[:n] == label[n]

@@ -29,14 +29,54 @@ because subtracting ``min(n, f)`` from both changes no force or torque and stric
 gram-force (``g / 1000`` N, the capacity is 100 of them), lengths in stud pitches, torques in
 gram-force * stud. The objective is divided by the force unit; the torque residual cost becomes the
 stud pitch ``L`` so that the optimum is exactly the reference's.
+
+**What the solver sees.** The model keeps one variable per contact point, knob pair and side pair
+(that is what :meth:`StabilityModel.named_forces` reports), but the LP handed to a solver
+(:meth:`StabilityModel.linear_program`) is smaller. Every reduction keeps the set of feasible
+pulls, presses at hull vertices, side pushes and residuals, and the cost, so the optimal value and
+the set of optimal pulls and residuals (all the scores read) are exactly those of the full model:
+
+* *press at non-vertex points is left out*: press costs nothing and only enters the balance rows
+  as ``n * (1, dy, -dx)`` on the two bricks, so a press at a point inside the convex hull of the
+  pair's contact points equals non-negative presses at the hull vertices (its convex weights);
+* *knob forces closing a cycle are left out*: the x (y) knob columns form the incidence matrix of
+  a graph whose nodes are brick top faces, brick bottom faces and the ground (see
+  ``StabilityModel._face_rows``; the ground has no equations). Knob forces are free and cost
+  nothing, so a spanning forest spans the same forces; a cycle only adds a zero-cost self-stress
+  direction;
+* *side pushes between two bricks whose bottom faces lie in one tree are left out* (the two bricks
+  sit on a common brick, or both on the ground ...): such a column equals a signed sum of forest
+  knob columns, which are free;
+* *the remaining knob forces are eliminated*: on a forest they are determined by everything else,
+  and the horizontal balance rows collapse to one sum per tree and axis (see
+  :meth:`StabilityModel.linear_program`); :meth:`StabilityModel.with_knob_forces` recovers them.
+  Each brick keeps only its Fz row, which shrinks the KKT factorisation of 3-D structures 5-7x
+  (the five coupled rows per brick made the fill of a solid block grow like a 3-D mesh).
+
+The free columns dropped or eliminated carry no barrier term, so the interior point solver's
+central path, and with it the optimal solution it converges to, is unchanged by them; the left-out
+presses and side pushes are non-negative columns, so on a degenerate optimum the returned point
+can move within the optimal set (reference cases: scores within 1e-5, one wide-range case 3e-3).
+
+**Components and the press-only certificate.** Bricks that touch neither through studs nor sides
+(the ground is fixed, not a node) form independent LPs (:attr:`StabilityModel.component`), solved
+one by one. Every term of the objective is non-negative, so a solution that holds a component with
+press forces alone (no pull, no horizontal force, no residual) has objective 0 and is optimal, and
+every optimal solution then has zero pulls and residuals: all scores are exactly 0.
+:func:`press_only_solution` looks for such a solution top-down in one vectorised pass per layer;
+only the components where it fails need an LP.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import nnls
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+from scipy.sparse.linalg import splu
 
 from brickfield.lego.grid import Occupancy
 
@@ -46,8 +86,11 @@ N_EQ = 5
 
 # Sub-stud offsets (in studs, relative to the cell centre) of the vertical contact points.
 # A 1-wide upper brick grips the stud at four points around it, a 2-wide one at three.
-_OFFSETS_4 = np.array([[0.0, -0.25], [-0.25, 0.0], [0.0, 0.25], [0.25, 0.0]])
-_OFFSETS_3 = np.array([[0.125, -0.125], [-0.25, 0.0], [0.125, 0.125]])
+# In eighths of a stud (exact integers for the convex-hull table), and in studs.
+_EIGHTHS_4 = ((0, -2), (-2, 0), (0, 2), (2, 0))
+_EIGHTHS_3 = ((1, -1), (-2, 0), (1, 1))
+_OFFSETS_4 = np.array(_EIGHTHS_4) / 8.0
+_OFFSETS_3 = np.array(_EIGHTHS_3) / 8.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +110,45 @@ class ModelConstants:
 
 
 @dataclass
+class LinearProgram:
+    """One LP handed to a solver (scaled units)::
+
+        min cost . x   s.t.   a_eq x == b_eq,   a_ub x <= 0,   x >= lower   (lower is 0 or -inf)
+
+    ``cols`` are the model columns of its variables (see :meth:`StabilityModel.linear_program`).
+    """
+
+    cost: np.ndarray
+    a_eq: sp.csr_matrix
+    b_eq: np.ndarray
+    a_ub: sp.csr_matrix
+    lower: np.ndarray
+    cols: np.ndarray
+
+    @property
+    def n_vars(self) -> int:
+        return int(self.cost.size)
+
+    @property
+    def n_eq(self) -> int:
+        return int(self.b_eq.size)
+
+    @property
+    def n_ub(self) -> int:
+        return int(self.a_ub.shape[0])
+
+    def matrix(self, bound_rows: bool = False) -> sp.csc_matrix:
+        """``[a_eq; a_ub]``; with ``bound_rows`` also ``-x_j <= 0`` for every non-negative variable
+        (for conic solvers that have no variable bounds)."""
+        blocks = [self.a_eq, self.a_ub]
+        if bound_rows:
+            nonneg = np.flatnonzero(self.lower == 0.0)
+            blocks.append(sp.csr_matrix((-np.ones(nonneg.size), (np.arange(nonneg.size), nonneg)),
+                                        shape=(nonneg.size, self.n_vars)))
+        return sp.vstack(blocks, format="csc")
+
+
+@dataclass
 class StabilityModel:
     """The assembled LP plus the bookkeeping needed to read a solution back.
 
@@ -76,9 +158,12 @@ class StabilityModel:
     ``max_pull`` (one per brick with contact points below it), ``res_pos`` and ``res_neg`` (5 per
     brick). Every block except the knob forces is non-negative (``lower_bounds``).
 
-    Constraints, stored as COO triplets so that each solver builds its own matrix in one pass:
-    rows ``0 .. n_eq-1`` are the balance equations ``A x == eq_rhs`` (5 per brick: Fx, Fy, Fz,
-    tau1, tau2), rows ``n_eq ..`` are ``pull_k - max_pull_b <= 0`` (one per contact point).
+    Constraints, stored as COO triplets: rows ``0 .. n_eq-1`` are the balance equations
+    ``A x == eq_rhs`` (5 per brick: Fx, Fy, Fz, tau1, tau2), rows ``n_eq ..`` are
+    ``pull_k - max_pull_b <= 0`` (one per contact point).
+
+    ``lp_columns`` marks the columns a solver needs; the others are redundant (see the module
+    docstring) and stay 0 in every solution this package produces.
     """
 
     n_bricks: int
@@ -95,6 +180,10 @@ class StabilityModel:
     stud_pitch: float
     alpha: float
     beta: float
+    # Bricks: centre (x, y) in studs, layer, and connected component (independent LPs).
+    brick_center: np.ndarray
+    brick_z: np.ndarray
+    component: np.ndarray
     # Contact points (length P): brick above / below (-1 = ground) and position in stud units.
     point_upper: np.ndarray
     point_lower: np.ndarray
@@ -113,6 +202,13 @@ class StabilityModel:
     side_minus: np.ndarray
     side_axis: np.ndarray  # 0 = x, 1 = y
     max_pull_brick: np.ndarray  # brick of each max_pull variable
+    var_brick: np.ndarray  # the brick each variable belongs to (its component owns it)
+    lp_columns: np.ndarray  # bool per variable: an LP column (else redundant, or a knob force)
+    knob_basis: np.ndarray  # bool per knob pair: in the spanning forest (the others stay 0)
+    face_tree: np.ndarray  # (2N,) tree of each bottom face (0..N-1) and top face; -1 = grounded
+    arm: float  # half the brick height in studs (lever of the horizontal forces)
+    _lp_rows: tuple | None = field(default=None, init=False, repr=False)
+    _knob_solve: object = field(default=None, init=False, repr=False)
 
     @property
     def n_vars(self) -> int:
@@ -122,18 +218,109 @@ class StabilityModel:
     def n_points(self) -> int:
         return int(self.point_upper.size)
 
-    def matrix(self, bound_rows: bool = False) -> sp.csc_matrix:
-        """Constraint matrix ``[A_eq; A_ub]``; with ``bound_rows`` also ``-x_j <= 0`` for every
-        non-negative variable (for conic solvers that have no variable bounds)."""
-        rows, cols, vals = self.rows, self.cols, self.vals
-        n_rows = self.n_eq + self.n_ub
-        if bound_rows:
-            nonneg = np.flatnonzero(self.lower_bounds == 0.0)
-            rows = np.concatenate([rows, n_rows + np.arange(nonneg.size)])
-            cols = np.concatenate([cols, nonneg])
-            vals = np.concatenate([vals, -np.ones(nonneg.size)])
-            n_rows += nonneg.size
-        return sp.coo_matrix((vals, (rows, cols)), shape=(n_rows, self.n_vars)).tocsc()
+    @property
+    def n_components(self) -> int:
+        return int(self.component.max()) + 1 if self.component.size else 0
+
+    @property
+    def n_trees(self) -> int:
+        """Ungrounded trees of the knob forest (each gives one x and one y row in the LP)."""
+        return int(self.face_tree.max()) + 1 if self.face_tree.size else 0
+
+    def _face_rows(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Per axis, the (2N x 5N) map from balance rows to face rows: bottom faces first.
+
+        In a brick's (Fx, tau2) plane a knob or side force at the bottom face acts along
+        ``e_bot = (1, -arm)`` and one at the top face along ``e_top = (1, arm)`` (y: (Fy, tau1), arm
+        negated). The face rows are the dual basis, ``phi_bot = (1/2, -1/(2 arm))`` and
+        ``phi_top = (1/2, 1/(2 arm))``, so a knob pair is +1 on the lower top face and -1 on the
+        upper bottom face: an incidence matrix.
+        """
+        n = self.n_bricks
+        b = np.arange(n)
+        half = np.full(n, 0.5)
+        lever = np.full(n, 1.0 / (2.0 * self.arm))
+        out = []
+        for f_row, t_row, sign in ((FX, TAU2, 1.0), (FY, TAU1, -1.0)):
+            rows = np.concatenate([b, b, n + b, n + b])
+            cols = np.concatenate([N_EQ * b + f_row, N_EQ * b + t_row, N_EQ * b + f_row, N_EQ * b + t_row])
+            vals = np.concatenate([half, -sign * lever, half, sign * lever])
+            out.append(sp.csr_matrix((vals, (rows, cols)), shape=(2 * n, N_EQ * n)))
+        return out[0], out[1]
+
+    def _rows(self) -> tuple:
+        if self._lp_rows is None:
+            n, t = self.n_bricks, self.n_trees
+            eq = self.rows < self.n_eq
+            a_eq = sp.csr_matrix((self.vals[eq], (self.rows[eq], self.cols[eq])),
+                                 shape=(self.n_eq, self.n_vars))
+            a_ub = sp.csr_matrix((self.vals[~eq], (self.rows[~eq] - self.n_eq, self.cols[~eq])),
+                                 shape=(self.n_ub, self.n_vars))
+            # Projection: Fz rows as they are, then per axis the sum of the face rows of each tree.
+            faces = np.flatnonzero(self.face_tree >= 0)
+            tree_sum = sp.csr_matrix((np.ones(faces.size), (self.face_tree[faces], faces)), shape=(t, 2 * n))
+            fz = sp.csr_matrix((np.ones(n), (np.arange(n), N_EQ * np.arange(n) + FZ)), shape=(n, N_EQ * n))
+            face_x, face_y = self._face_rows()
+            proj = sp.vstack([fz, tree_sum @ face_x, tree_sum @ face_y], format="csr")
+            tree_brick = np.zeros(t, dtype=np.int64)
+            tree_brick[self.face_tree[faces]] = faces % max(n, 1)
+            row_brick = np.concatenate([np.arange(n), tree_brick, tree_brick])
+            self._lp_rows = ((proj @ a_eq).tocsr(), proj @ self.eq_rhs, row_brick, a_eq, a_ub)
+        return self._lp_rows
+
+    def linear_program(self, bricks: np.ndarray | None = None) -> LinearProgram:
+        """The LP over ``bricks`` (bool mask; default all), which must be a union of whole
+        components: their rows and the LP columns (``lp_columns``) they own.
+
+        The knob forces are eliminated. Written in face rows, the horizontal balance of every face
+        reads ``E k + g(x) = 0`` with ``E`` the incidence matrix of the knob forest (full column
+        rank) and ``g`` everything else; it has a solution ``k`` iff ``g`` sums to 0 over every
+        tree that does not contain the ground, and then exactly one. So the rows are each brick's
+        Fz balance plus one tree sum per axis and ungrounded tree, which describe the same set of
+        feasible pulls, presses, side pushes and residuals at the same cost (knob forces cost
+        nothing and have no barrier term). :meth:`with_knob_forces` recovers ``k`` afterwards.
+        """
+        za, zb, row_brick, _, a_ub = self._rows()
+        if bricks is None or bricks.all():
+            cols = np.flatnonzero(self.lp_columns)
+            a_eq, b_eq = za[:, cols], zb
+            a_ub = a_ub[:, cols]
+        else:
+            cols = np.flatnonzero(self.lp_columns & bricks[self.var_brick])
+            eq_rows = np.flatnonzero(bricks[row_brick])
+            a_eq, b_eq = za[eq_rows][:, cols], zb[eq_rows]
+            a_ub = a_ub[np.flatnonzero(bricks[self.point_upper])][:, cols]
+        return LinearProgram(cost=self.cost[cols], a_eq=a_eq, b_eq=b_eq, a_ub=a_ub,
+                             lower=self.lower_bounds[cols], cols=cols)
+
+    def with_knob_forces(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with the knob forces of the spanning forest set so that every face balances (least
+        squares, i.e. exactly up to the LP's round-off); the other knob pairs are 0."""
+        out = x.copy()
+        kx, ky = self.blocks["knob_x"], self.blocks["knob_y"]
+        out[kx] = 0.0
+        out[ky] = 0.0
+        forest = np.flatnonzero(self.knob_basis)
+        if forest.size == 0:
+            return out
+        n = self.n_bricks
+        if self._knob_solve is None:
+            lo, up = self.knob_lower[forest], self.knob_upper[forest]
+            inner = np.flatnonzero(lo >= 0)
+            face = np.concatenate([n + lo[inner], up])  # +1 on the lower top face, -1 on the upper bottom
+            edge = np.concatenate([inner, np.arange(forest.size)])
+            sign = np.concatenate([np.ones(inner.size), -np.ones(forest.size)])
+            e = sp.csr_matrix((sign, (face, edge)), shape=(2 * n, forest.size))
+            self._knob_solve = (e, splu((e.T @ e).tocsc()))
+        e, lu = self._knob_solve
+        _, _, _, a_eq, _ = self._rows()
+        g = a_eq @ out - self.eq_rhs
+        face_x, face_y = self._face_rows()
+        supply = np.stack([face_x @ g, face_y @ g], axis=1)
+        k = -lu.solve(np.asarray(e.T @ supply))
+        out[kx.start + forest] = k[:, 0]
+        out[ky.start + forest] = k[:, 1]
+        return out
 
     def imbalance(self, x: np.ndarray) -> np.ndarray:
         """(N, 5) signed residual of each balance equation in SI units (N, N*m), computed from the
@@ -215,6 +402,85 @@ def _side_pairs(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return key[:, 0], key[:, 1], key[:, 2]
 
 
+@cache
+def _hull_mask(n_offsets: int, nx: int, ny: int) -> np.ndarray:
+    """(nx, ny, n_offsets) bool: which contact points of an nx x ny block of cells (pattern with
+    ``n_offsets`` points per cell) are vertices of their convex hull. Exact: the coordinates are
+    multiples of 1/8 stud, so the monotone chain runs on integers."""
+    offsets = _EIGHTHS_4 if n_offsets == 4 else _EIGHTHS_3
+    pts = [(8 * i + ox, 8 * j + oy, (i, j, o))
+           for i in range(nx) for j in range(ny) for o, (ox, oy) in enumerate(offsets)]
+    pts.sort()
+
+    def chain(seq):
+        out: list = []
+        for p in seq:
+            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1])
+                                     - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])) <= 0:
+                out.pop()  # not a strict left turn: the middle point is no vertex
+            out.append(p)
+        return out[:-1]
+
+    mask = np.zeros((nx, ny, n_offsets), dtype=bool)
+    for p in chain(pts) + chain(pts[::-1]):
+        mask[p[2]] = True
+    return mask
+
+
+def _hull_points(conn_pair: np.ndarray, conn_cell: np.ndarray, n_pairs: int, n_pts: np.ndarray,
+                 p_conn: np.ndarray, p_local: np.ndarray) -> np.ndarray:
+    """Per contact point: is it a vertex of the convex hull of its brick pair's contact points?
+
+    The cells two bricks share form a rectangle and every cell carries the same point pattern, so
+    the answer depends only on (pattern, rectangle size, position in it) and comes from a table.
+    """
+    if p_conn.size == 0:
+        return np.zeros(0, dtype=bool)
+    cx, cy = conn_cell[:, 0], conn_cell[:, 1]
+    lo_x = np.full(n_pairs, np.iinfo(np.int64).max)
+    lo_y = lo_x.copy()
+    hi_x = np.full(n_pairs, np.iinfo(np.int64).min)
+    hi_y = hi_x.copy()
+    np.minimum.at(lo_x, conn_pair, cx)
+    np.minimum.at(lo_y, conn_pair, cy)
+    np.maximum.at(hi_x, conn_pair, cx)
+    np.maximum.at(hi_y, conn_pair, cy)
+    pair = conn_pair[p_conn]
+    i = cx[p_conn] - lo_x[pair]
+    j = cy[p_conn] - lo_y[pair]
+    nx = (hi_x - lo_x + 1)[pair]
+    ny = (hi_y - lo_y + 1)[pair]
+    pattern = n_pts[p_conn]
+    keys, inverse = np.unique(np.stack([pattern, nx, ny], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    keep = np.zeros(p_conn.size, dtype=bool)
+    for k, (pat, kx, ky) in enumerate(keys.tolist()):
+        sel = np.flatnonzero(inverse == k)
+        keep[sel] = _hull_mask(pat, kx, ky)[i[sel], j[sel], p_local[sel]]
+    return keep
+
+
+def _horizontal_basis(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_minus: np.ndarray,
+                      side_plus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which knob pairs and side pairs the LP needs (module docstring, "Redundant columns"), and
+    the tree of every node.
+
+    Graph nodes: brick bottom faces ``0..n-1``, top faces ``n..2n-1`` and the ground ``2n``; a knob
+    pair joins the lower brick's top face (or the ground) to the upper brick's bottom face. Kept:
+    the knob pairs of a spanning forest (Kruskal by pair index, so deterministic) and the side pairs
+    whose two bottom faces lie in different trees.
+    """
+    n_nodes = 2 * n + 1
+    k = knob_lower.size
+    u = np.where(knob_lower >= 0, n + knob_lower, 2 * n)
+    graph = sp.csr_matrix((np.arange(1, k + 1, dtype=float), (u, knob_upper)), shape=(n_nodes, n_nodes))
+    tree = minimum_spanning_tree(graph)
+    knob_keep = np.zeros(k, dtype=bool)
+    knob_keep[np.rint(tree.data).astype(np.int64) - 1] = True
+    tree_id = connected_components(graph, directed=False)[1]
+    return knob_keep, tree_id[side_minus] != tree_id[side_plus], tree_id
+
+
 def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy, c: ModelConstants) -> StabilityModel:
     """Assemble the LP for bricks ``arr`` ((N, 5) h, w, x, y, z) without collisions.
 
@@ -253,7 +519,9 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy, c: ModelCon
     n_p = p_conn.size
 
     side_axis, side_minus, side_plus = _side_pairs(owner)
-    kkey = np.unique(np.stack([conn_lower, conn_upper], axis=1).reshape(-1, 2), axis=0)
+    kkey, conn_pair = np.unique(np.stack([conn_lower, conn_upper], axis=1).reshape(-1, 2), axis=0,
+                                return_inverse=True)
+    conn_pair = conn_pair.reshape(-1)
     knob_lower, knob_upper = kkey[:, 0], kkey[:, 1]
     mp_brick = np.unique(p_up)
 
@@ -343,12 +611,108 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy, c: ModelCon
     lower[blocks["knob_x"]] = -np.inf
     lower[blocks["knob_y"]] = -np.inf
 
+    # --- redundant columns (module docstring) and independent components -------------------------
+    knob_keep, side_keep, node_tree = _horizontal_basis(n, knob_lower, knob_upper, side_minus, side_plus)
+    lp_columns = np.ones(n_vars, dtype=bool)
+    lp_columns[blocks["press"]] = _hull_points(conn_pair, conn_cell, kkey.shape[0], n_pts, p_conn, p_local)
+    lp_columns[blocks["knob_x"]] = False  # eliminated: see StabilityModel.linear_program
+    lp_columns[blocks["knob_y"]] = False
+    lp_columns[blocks["side"]] = side_keep
+    # Trees of face nodes, renumbered without the ground's tree (which has no equation): -1.
+    grounded = node_tree == node_tree[2 * n]
+    _, face_tree = np.unique(np.where(grounded, -1, node_tree)[: 2 * n], return_inverse=True)
+    face_tree = face_tree.reshape(-1) - (1 if grounded[: 2 * n].any() else 0)
+    brick_ids = np.arange(n)
+    var_brick = np.concatenate([p_up, p_up, knob_upper, knob_upper, side_plus, mp_brick,
+                                np.repeat(brick_ids, N_EQ), np.repeat(brick_ids, N_EQ)])
+    solid = knob_lower >= 0
+    edges_a = np.concatenate([knob_lower[solid], side_minus])
+    edges_b = np.concatenate([knob_upper[solid], side_plus])
+    graph = sp.coo_matrix((np.ones(edges_a.size), (edges_a, edges_b)), shape=(n, n))
+    component = connected_components(graph, directed=False)[1] if n else np.zeros(0, dtype=np.int64)
+
     return StabilityModel(
         n_bricks=n, blocks=blocks, cost=cost, rows=np.concatenate(rows), cols=np.concatenate(cols),
         vals=np.concatenate(vals), n_eq=n_eq, n_ub=n_p, eq_rhs=eq_rhs, lower_bounds=lower,
         force_unit=c.force_unit, stud_pitch=c.stud_pitch, alpha=c.alpha, beta=c.beta,
+        brick_center=np.stack([ctr_x, ctr_y], axis=1), brick_z=arr[:, 4].copy(), component=component,
         point_upper=p_up, point_lower=p_lo, point_xy=point_xy,
         conn_upper=conn_upper, conn_lower=conn_lower, conn_cell=conn_cell,
         knob_upper=knob_upper, knob_lower=knob_lower,
         side_plus=side_plus, side_minus=side_minus, side_axis=side_axis, max_pull_brick=mp_brick,
+        var_brick=var_brick, lp_columns=lp_columns, knob_basis=knob_keep, face_tree=face_tree, arm=arm,
     )
+
+
+def press_only_solution(m: StabilityModel, rel_tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """Try to hold every component by press forces alone; returns ``(x, held)``.
+
+    ``held[c]`` is True when component ``c`` is held: then ``x`` carries press forces at its contact
+    points that balance every brick of ``c`` (to round-off) with no pull, no horizontal force and no
+    residual, i.e. an objective of 0, which is optimal (see the module docstring). ``x`` is 0 on
+    every other component.
+
+    Top-down, one vectorised pass per layer: each brick collects its weight (at its centre) and the
+    presses of the bricks above it, and spreads the resultant over the contact points below it as a
+    linear pressure ``p = F/k + a*dx + b*dy`` (the exact least-norm split). Where that goes negative
+    somewhere it tries a non-negative least-squares split; a resultant outside the hull of the
+    supports (or a brick with nothing below) means the component needs the LP.
+    """
+    n = m.n_bricks
+    x = np.zeros(m.n_vars)
+    held = np.ones(m.n_components, dtype=bool)
+    if n == 0:
+        return x, held
+    up, lo, xy = m.point_upper, m.point_lower, m.point_xy
+    count = np.bincount(up, minlength=n).astype(float)
+    held[np.unique(m.component[count == 0])] = False  # nothing below: hanging or floating
+    safe = np.maximum(count, 1.0)
+    mean_x = np.bincount(up, xy[:, 0], n) / safe
+    mean_y = np.bincount(up, xy[:, 1], n) / safe
+    dx = xy[:, 0] - mean_x[up]
+    dy = xy[:, 1] - mean_y[up]
+    sxx = np.bincount(up, dx * dx, n)
+    sxy = np.bincount(up, dx * dy, n)
+    syy = np.bincount(up, dy * dy, n)
+    det = sxx * syy - sxy * sxy
+    det[det == 0.0] = 1.0  # only bricks without points (already failed); every pattern is 2-D
+
+    force = m.eq_rhs[FZ::N_EQ].copy()  # weight in gram-force, acting at the centre
+    mom_x = force * m.brick_center[:, 0]
+    mom_y = force * m.brick_center[:, 1]
+    press = np.zeros(up.size)
+    z_up = m.brick_z[up]
+    order = np.argsort(-z_up, kind="stable")  # points grouped by layer, top layer first
+    bounds = np.flatnonzero(np.diff(z_up[order])) + 1
+    for pts in np.split(order, bounds):
+        if pts.size == 0:
+            continue
+        b = up[pts]
+        f = force[b]
+        mx = mom_x[b] - f * mean_x[b]
+        my = mom_y[b] - f * mean_y[b]
+        a = (syy[b] * mx - sxy[b] * my) / det[b]
+        c = (sxx[b] * my - sxy[b] * mx) / det[b]
+        p = f / count[b] + a * dx[pts] + c * dy[pts]
+        for brick in np.unique(b[p < 0.0]):
+            if not held[m.component[brick]]:
+                continue
+            sel = np.flatnonzero(b == brick)
+            lever = np.stack([np.ones(sel.size), dx[pts[sel]], dy[pts[sel]]])
+            want = np.array([force[brick], mx[sel[0]], my[sel[0]]])
+            sol, res = nnls(lever, want)
+            if res > rel_tol * (np.abs(want).sum() + 1.0):
+                held[m.component[brick]] = False
+            else:
+                p[sel] = sol
+        press[pts] = p
+        below = lo[pts]
+        on_brick = below >= 0
+        lb, pb = below[on_brick], p[on_brick]
+        force += np.bincount(lb, pb, n)
+        mom_x += np.bincount(lb, pb * xy[pts[on_brick], 0], n)
+        mom_y += np.bincount(lb, pb * xy[pts[on_brick], 1], n)
+
+    ok_points = held[m.component[up]]
+    x[m.blocks["press"].start + np.flatnonzero(ok_points)] = press[ok_points]
+    return x, held
