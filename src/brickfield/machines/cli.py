@@ -244,9 +244,7 @@ def simulate_cmd(
         typer.echo(json.dumps(out))
     else:
         ep = result.episode
-        goals = {g.name for g in spec.level.goal_objects}
-        objects = {k: v for k, v in ep.objects.items() if k in goals} if ep is not None else {}
-        typer.echo(feedback_text(result, objects=objects or None))
+        typer.echo(feedback_text(result))
         if ep is not None and ep.trigger_events:
             typer.echo("[Level events] " + "; ".join(
                 f"{e.time:.2f} s: {e.entity} entered {e.trigger}" + (" (win)" if e.win else "")

@@ -403,6 +403,9 @@ def build_feedback(result: TaskResult, *, task: str | None = None, placed: Place
     ep = result.episode
     if placed is not None and ep is not None and len(placed.blocks) != len(ep.order_ids):
         placed = None
+    if objects is None and ep is not None and level is not None:  # the level's goal objects by default
+        goals = {g.name for g in level.goal_objects}
+        objects = {k: v for k, v in ep.objects.items() if k in goals} or None
     head = dict(task=result.task, win_condition=level.win_condition if level else None,
                 valid=bool(result.valid), score=_r(result.score, 4),
                 errors=tuple(e.splitlines()[0] if e else e for e in result.errors),
