@@ -195,6 +195,30 @@ def export(
 
 # --- simulate --------------------------------------------------------------------------------------
 
+def _simulate_file(file: str, task: str, level: int, variant: int | None, strict: bool,
+                   as_json: bool) -> tuple[Any, Any]:
+    """Read FILE, simulate it on the level and return (TaskSpec, TaskResult); unreadable input or an
+    unknown task/level exits with code 2."""
+    from brickfield.machines.tasks import evaluate_machine, get_task
+
+    try:
+        spec = get_task(task.strip().lower(), level, variant=variant)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc).strip("'\""), param_hint="--task/--level") from None
+    try:
+        text = read_input(file)
+    except ParseError as err:
+        raise fail_unreadable(err, as_json) from None
+    result = evaluate_machine(text, spec, reference_quirks=not strict)
+    if result.report is not None and _unreadable(result.report):
+        if as_json:
+            typer.echo(json.dumps(result.to_dict()))
+        else:
+            typer.echo(f"error: {result.report.issues[0]}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE)
+    return spec, result
+
+
 @app.command("simulate")
 def simulate_cmd(
     file: str = typer.Argument(..., help="Construction tree (JSON or LLM text), or - for stdin."),
@@ -215,23 +239,8 @@ def simulate_cmd(
     simulation stopped early, 2 unreadable input or unknown task/level.
     """
     from brickfield.machines.feedback import feedback_text
-    from brickfield.machines.tasks import evaluate_machine, get_task
 
-    try:
-        spec = get_task(task.strip().lower(), level, variant=variant)
-    except KeyError as exc:
-        raise typer.BadParameter(str(exc).strip("'\""), param_hint="--task/--level") from None
-    try:
-        text = read_input(file)
-    except ParseError as err:
-        raise fail_unreadable(err, as_json) from None
-    result = evaluate_machine(text, spec, reference_quirks=not strict)
-    if result.report is not None and _unreadable(result.report):
-        if as_json:
-            typer.echo(json.dumps(result.to_dict()))
-        else:
-            typer.echo(f"error: {result.report.issues[0]}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE)
+    spec, result = _simulate_file(file, task, level, variant, strict, as_json)
     if trace is not None and result.episode is not None:
         try:
             trace.write_text(json.dumps(result.episode.to_dict()), encoding="utf-8")
@@ -255,6 +264,42 @@ def simulate_cmd(
                        f"for {t['sim_seconds']:.1f} s simulated")
     ok = result.valid and result.episode is not None and result.episode.valid
     raise typer.Exit(EXIT_OK if ok else EXIT_FAIL)
+
+
+# --- query -----------------------------------------------------------------------------------------
+
+@app.command("query")
+def query_cmd(
+    file: str = typer.Argument(..., help="Construction tree (JSON or LLM text), or - for stdin."),
+    request: str = typer.Option(..., "--request", help="Querier request: JSON text like "
+                                "'[{\"order_id\": 1, \"duration\": [0, 2], \"properties\": [\"position\"]}]' "
+                                "(an LLM answer with a <Required Feedback> section works too), or @FILE."),
+    task: str = typer.Option("car", "--task", help="car, catapult, delivery or fetch."),
+    level: int = typer.Option(1, "--level", help="Level number of the task."),
+    variant: int = typer.Option(None, "--variant", help="Seed of a randomised variant of the level."),
+    as_json: bool = typer.Option(False, "--json", help="Print the structured answer as JSON."),
+    clip: bool = typer.Option(False, "--clip", help="Clip durations to the episode instead of refusing."),
+    strict: bool = typer.Option(False, "--strict", help="Fixed reading of the rules (see `check --strict`)."),
+) -> None:
+    """Simulate a machine and answer an environment-querier request from its recorded trace
+    (positions, rotations, velocities, rubber-band/winch lengths of chosen blocks over a time window).
+
+    Exit 0 answered, 2 unreadable machine or a bad request (the error names the offending item)."""
+    from brickfield.machines.querier import answer_query
+
+    try:
+        req_text = read_input(request[1:]) if request.startswith("@") else request
+    except ParseError as err:
+        raise fail_unreadable(err, as_json) from None
+    _spec, result = _simulate_file(file, task, level, variant, strict, as_json)
+    if result.episode is None:
+        typer.echo("error: the machine could not be simulated: " + "; ".join(result.errors)[:500], err=True)
+        raise typer.Exit(EXIT_UNREADABLE)
+    try:
+        answer = answer_query(req_text, result, clip=clip)
+    except ParseError as err:
+        raise fail_unreadable(err, as_json) from None
+    typer.echo(json.dumps(answer.to_dict()) if as_json else answer.text)
 
 
 # --- levels ----------------------------------------------------------------------------------------
