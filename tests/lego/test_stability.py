@@ -507,3 +507,43 @@ def test_reduced_accuracy_solution_is_used_last(monkeypatch):
     monkeypatch.setattr(st, "_solve_highs", _failing("highs"))
     r = run(corner_held_beam(1))
     assert r.status == "optimal_inaccurate" and r.solver == "clarabel" and r.stable
+
+
+def test_forest_matches_scipy():
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+
+    from brickfield.lego.stability_model import _forest
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(2, 400))
+        a, b = rng.integers(0, n, (2, int(rng.integers(0, 500))))
+        key = np.unique(np.maximum(a, b)[a != b] * n + np.minimum(a, b)[a != b])  # lower triangle
+        hi, lo = np.divmod(rng.permutation(key), n)
+        in_forest, label = _forest(n, hi, lo)  # the plain-Python path below 600 nodes + edges
+        graph = sp.csr_matrix((np.arange(1, hi.size + 1, dtype=float), (hi, lo)), shape=(n, n))
+        expected = np.zeros(hi.size, dtype=bool)
+        expected[np.rint(minimum_spanning_tree(graph).data).astype(int) - 1] = True
+        assert np.array_equal(in_forest, expected)
+        assert np.array_equal(label, connected_components(graph, directed=False)[1])
+
+
+def test_vectorised_grid_matches_per_brick_definitions():
+    from brickfield.lego import grid
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        dims = tuple(int(v) for v in rng.integers(2, 9, size=3))
+        n = int(rng.integers(grid._SMALL, 2 * grid._SMALL))
+        cols = [rng.integers(-1, 5, n), rng.integers(-1, 5, n), rng.integers(-3, dims[0] + 2, n),
+                rng.integers(-3, dims[1] + 2, n), rng.integers(-2, dims[2] + 2, n)]
+        bricks = [B(*(int(c[i]) for c in cols)) for i in range(n)]
+        s = Structure(bricks, world_dim=dims)
+        fast, slow = grid.occupancy(s), grid._occupancy_loop(s)
+        assert np.array_equal(fast.owner, slow.owner) and np.array_equal(fast.colliding, slow.colliding)
+        assert fast.collision_pairs == slow.collision_pairs
+        floating = grid.floating_mask(s, fast)
+        assert floating.tolist() == [b.z > 0 and grid._floating_one(b, fast, dims) for b in bricks]
+        grounded = grid.grounded_mask(s, fast)
+        assert np.array_equal(grounded, grid._grounded_loop(s, fast, grid.support_pairs(s, fast)))

@@ -47,14 +47,40 @@ def _footprints(arr: np.ndarray, dims: tuple[int, int, int]) -> tuple[np.ndarray
     return x0, x1, y0, y1
 
 
+#: Below this many bricks the per-brick loops are faster than the vectorised versions.
+_SMALL = 48
+
+
+def _occupancy_loop(structure: Structure) -> Occupancy:
+    dims = structure.world_dim
+    owner = np.full(dims, -1, dtype=np.int32)
+    colliding = np.zeros(len(structure), dtype=bool)
+    pairs: list[tuple[int, int]] = []
+    for i, b in enumerate(structure.bricks):
+        if not 0 <= b.z < dims[2] or b.h <= 0 or b.w <= 0:
+            continue
+        x0, x1, y0, y1 = _clipped_footprint(b, dims)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        patch = owner[x0:x1, y0:y1, b.z]
+        taken = patch[patch >= 0]
+        if taken.size:
+            colliding[i] = True
+            pairs.extend((int(j), i) for j in np.unique(taken))
+            patch[patch < 0] = i
+        else:
+            patch[...] = i
+    return Occupancy(owner, colliding, tuple(pairs))
+
+
 def occupancy(structure: Structure) -> Occupancy:
     """Rasterise every brick into the grid, recording which bricks collide with earlier ones."""
     dims = structure.world_dim
     n = len(structure)
+    if n < _SMALL:
+        return _occupancy_loop(structure)
     owner = np.full(dims, -1, dtype=np.int32)
     colliding = np.zeros(n, dtype=bool)
-    if n == 0:
-        return Occupancy(owner, colliding, ())
     arr = structure.arrays()
     x0, x1, y0, y1 = _footprints(arr, dims)
     z = arr[:, 4]
@@ -65,16 +91,17 @@ def occupancy(structure: Structure) -> Occupancy:
     local = np.arange(bid.size) - np.repeat(np.cumsum(area) - area, area)
     cell = ((x0[bid] + local // ny[bid]) * dims[1] + y0[bid] + local % ny[bid]) * dims[2] + z[bid]
     # The earliest brick keeps a cell (bricks are placed in order); a later one sharing it collides.
-    order = np.lexsort((bid, cell))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = cell[order[1:]] != cell[order[:-1]]
+    first = np.full(owner.size, n, dtype=np.int64)
+    np.minimum.at(first, cell, bid)
     flat = owner.reshape(-1)
-    flat[cell[order[first]]] = bid[order[first]]
-    earlier = flat[cell]
+    flat[cell] = first[cell]
+    earlier = first[cell]
     hit = earlier != bid
+    if not hit.any():
+        return Occupancy(owner, colliding, ())
     colliding[bid[hit]] = True
-    pairs = np.unique(np.stack([bid[hit], earlier[hit]], axis=1).reshape(-1, 2), axis=0)
-    return Occupancy(owner, colliding, tuple((int(j), int(i)) for i, j in pairs))
+    later, earliest = np.divmod(np.unique(bid[hit] * n + earlier[hit]), n)  # sorted by (later, earlier)
+    return Occupancy(owner, colliding, tuple((int(j), int(i)) for i, j in zip(later, earliest, strict=True)))
 
 
 def _floating_one(b, occ: Occupancy, dims) -> bool:
@@ -91,7 +118,9 @@ def floating_mask(structure: Structure, occ: Occupancy | None = None) -> np.ndar
     dims = structure.world_dim
     n = len(structure)
     out = np.zeros(n, dtype=bool)
-    if n == 0:
+    if n < _SMALL:
+        for i, b in enumerate(structure.bricks):
+            out[i] = b.z > 0 and _floating_one(b, occ, dims)
         return out
     arr = structure.arrays()
     x0, x1, y0, y1 = _footprints(arr, dims)
@@ -127,6 +156,30 @@ def support_pairs(structure: Structure, occ: Occupancy | None = None) -> np.ndar
     return np.unique(pairs, axis=0)
 
 
+def _grounded_loop(structure: Structure, occ: Occupancy, pairs: np.ndarray) -> np.ndarray:
+    n = len(structure)
+    parent = np.arange(n + 1)  # index n is the ground node
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+
+    for i, b in enumerate(structure.bricks):
+        if b.z == 0 and not occ.colliding[i]:
+            union(i, n)
+    for a, b in pairs:
+        union(int(a), int(b))
+    ground = find(n)
+    return np.array([find(i) == ground for i in range(n)], dtype=bool)
+
+
 def grounded_mask(structure: Structure, occ: Occupancy | None = None) -> np.ndarray:
     """True for bricks connected to the ground (layer 0) through stud overlaps (any direction)."""
     occ = occ or occupancy(structure)
@@ -134,6 +187,8 @@ def grounded_mask(structure: Structure, occ: Occupancy | None = None) -> np.ndar
     if n == 0:
         return np.zeros(0, dtype=bool)
     pairs = support_pairs(structure, occ)
+    if n < _SMALL:
+        return _grounded_loop(structure, occ, pairs)
     on_ground = np.flatnonzero((structure.arrays()[:, 4] == 0) & ~occ.colliding)
     a = np.concatenate([pairs[:, 0], on_ground])
     b = np.concatenate([pairs[:, 1], np.full(on_ground.size, n)])  # node n is the ground

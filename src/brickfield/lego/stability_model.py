@@ -50,13 +50,14 @@ the set of optimal pulls and residuals (all the scores read) are exactly those o
 * *the remaining knob forces are eliminated*: on a forest they are determined by everything else,
   and the horizontal balance rows collapse to one sum per tree and axis (see
   :meth:`StabilityModel.linear_program`); :meth:`StabilityModel.with_knob_forces` recovers them.
-  Each brick keeps only its Fz row, which shrinks the KKT factorisation of 3-D structures 5-7x
-  (the five coupled rows per brick made the fill of a solid block grow like a 3-D mesh).
+  Each brick keeps only its Fz row: on dense 3-D stacks the KKT factorisation needs 10-30x
+  fewer flops (five coupled rows per brick made its fill grow like that of a 3-D mesh).
 
 The free columns dropped or eliminated carry no barrier term, so the interior point solver's
 central path, and with it the optimal solution it converges to, is unchanged by them; the left-out
 presses and side pushes are non-negative columns, so on a degenerate optimum the returned point
-can move within the optimal set (reference cases: scores within 1e-5, one wide-range case 3e-3).
+can move within the optimal set (80 reference cases: scores within 5e-6 of before, except 1.4e-4
+on the one case whose optimal range is 0.35 wide).
 
 **Components and the press-only certificate.** Bricks that touch neither through studs nor sides
 (the ground is fixed, not a node) form independent LPs (:attr:`StabilityModel.component`), solved
@@ -70,7 +71,7 @@ only the components where it fails need an LP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -113,17 +114,20 @@ class ModelConstants:
 class LinearProgram:
     """One LP handed to a solver (scaled units)::
 
-        min cost . x   s.t.   a_eq x == b_eq,   a_ub x <= 0,   x >= lower   (lower is 0 or -inf)
+        min cost . x   s.t.   A[:n_eq] x == b_eq,   A[n_eq:] x <= 0,   x >= lower   (0 or -inf)
 
-    ``cols`` are the model columns of its variables (see :meth:`StabilityModel.linear_program`).
+    ``A`` is given as COO triplets (``rows``, ``cols``, ``vals``; duplicates are summed).
+    ``columns`` are the model columns of its variables (see :meth:`StabilityModel.linear_program`).
     """
 
     cost: np.ndarray
-    a_eq: sp.csr_matrix
     b_eq: np.ndarray
-    a_ub: sp.csr_matrix
     lower: np.ndarray
+    n_ub: int
+    rows: np.ndarray
     cols: np.ndarray
+    vals: np.ndarray
+    columns: np.ndarray
 
     @property
     def n_vars(self) -> int:
@@ -133,19 +137,23 @@ class LinearProgram:
     def n_eq(self) -> int:
         return int(self.b_eq.size)
 
-    @property
-    def n_ub(self) -> int:
-        return int(self.a_ub.shape[0])
-
     def matrix(self, bound_rows: bool = False) -> sp.csc_matrix:
-        """``[a_eq; a_ub]``; with ``bound_rows`` also ``-x_j <= 0`` for every non-negative variable
-        (for conic solvers that have no variable bounds)."""
-        blocks = [self.a_eq, self.a_ub]
+        """``A``; with ``bound_rows`` also ``-x_j <= 0`` for every non-negative variable (for conic
+        solvers that have no variable bounds)."""
+        rows, cols, vals = self.rows, self.cols, self.vals
+        n_rows = self.n_eq + self.n_ub
         if bound_rows:
             nonneg = np.flatnonzero(self.lower == 0.0)
-            blocks.append(sp.csr_matrix((-np.ones(nonneg.size), (np.arange(nonneg.size), nonneg)),
-                                        shape=(nonneg.size, self.n_vars)))
-        return sp.vstack(blocks, format="csc")
+            rows = np.concatenate([rows, n_rows + np.arange(nonneg.size)])
+            cols = np.concatenate([cols, nonneg])
+            vals = np.concatenate([vals, -np.ones(nonneg.size)])
+            n_rows += nonneg.size
+        a = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, self.n_vars))  # sums the duplicates
+        # A side push enters its bricks' top-face rows as 0.5 - arm/(2 arm): drop such round-off
+        # (every true coefficient is >= 1e-3).
+        a.data[np.abs(a.data) < 1e-12] = 0.0
+        a.eliminate_zeros()
+        return a
 
 
 @dataclass
@@ -227,45 +235,59 @@ class StabilityModel:
         """Ungrounded trees of the knob forest (each gives one x and one y row in the LP)."""
         return int(self.face_tree.max()) + 1 if self.face_tree.size else 0
 
-    def _face_rows(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Per axis, the (2N x 5N) map from balance rows to face rows: bottom faces first.
+    def _face_weights(self) -> np.ndarray:
+        """(5, 2, 2) weights: balance row (Fx, Fy, Fz, tau1, tau2) -> (axis x/y, bottom/top face).
 
         In a brick's (Fx, tau2) plane a knob or side force at the bottom face acts along
-        ``e_bot = (1, -arm)`` and one at the top face along ``e_top = (1, arm)`` (y: (Fy, tau1), arm
-        negated). The face rows are the dual basis, ``phi_bot = (1/2, -1/(2 arm))`` and
-        ``phi_top = (1/2, 1/(2 arm))``, so a knob pair is +1 on the lower top face and -1 on the
-        upper bottom face: an incidence matrix.
+        ``e_bot = (1, -arm)`` and one at the top face along ``e_top = (1, arm)`` (for y, in
+        (Fy, tau1), with arm negated). The face rows are the dual basis,
+        ``phi_bot = (1/2, -1/(2 arm))`` and ``phi_top = (1/2, 1/(2 arm))``, so a knob pair is +1 on
+        the lower brick's top face and -1 on the upper brick's bottom face: an incidence matrix.
         """
-        n = self.n_bricks
-        b = np.arange(n)
-        half = np.full(n, 0.5)
-        lever = np.full(n, 1.0 / (2.0 * self.arm))
-        out = []
-        for f_row, t_row, sign in ((FX, TAU2, 1.0), (FY, TAU1, -1.0)):
-            rows = np.concatenate([b, b, n + b, n + b])
-            cols = np.concatenate([N_EQ * b + f_row, N_EQ * b + t_row, N_EQ * b + f_row, N_EQ * b + t_row])
-            vals = np.concatenate([half, -sign * lever, half, sign * lever])
-            out.append(sp.csr_matrix((vals, (rows, cols)), shape=(2 * n, N_EQ * n)))
-        return out[0], out[1]
+        w = np.zeros((N_EQ, 2, 2))
+        lever = 1.0 / (2.0 * self.arm)
+        w[FX, 0] = w[FY, 1] = (0.5, 0.5)
+        w[TAU2, 0] = (-lever, lever)
+        w[TAU1, 1] = (lever, -lever)
+        return w
 
-    def _rows(self) -> tuple:
+    def _projected_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Triplets (rows, cols, vals; duplicates to be summed) of the LP's constraint rows over all
+        model columns except the knob forces, the right-hand side and the brick of every row
+        (cached).
+
+        Rows: the Fz balance of every brick, then one row per ungrounded tree for x and one for y
+        (the sum of its face rows), then the max-pull rows ``pull - max_pull <= 0`` unchanged.
+        """
         if self._lp_rows is None:
             n, t = self.n_bricks, self.n_trees
-            eq = self.rows < self.n_eq
-            a_eq = sp.csr_matrix((self.vals[eq], (self.rows[eq], self.cols[eq])),
-                                 shape=(self.n_eq, self.n_vars))
-            a_ub = sp.csr_matrix((self.vals[~eq], (self.rows[~eq] - self.n_eq, self.cols[~eq])),
-                                 shape=(self.n_ub, self.n_vars))
-            # Projection: Fz rows as they are, then per axis the sum of the face rows of each tree.
+            knob = np.zeros(self.n_vars, dtype=bool)
+            knob[self.blocks["knob_x"]] = knob[self.blocks["knob_y"]] = True
+            rows, cols, vals = self.rows, self.cols, self.vals
+            eq = (rows < self.n_eq) & ~knob[cols]
+            brick, kind = np.divmod(rows[eq], N_EQ)
+            c, v = cols[eq], vals[eq]
+            fz = kind == FZ
+            out_r, out_c, out_v = [brick[fz]], [c[fz]], [v[fz]]
+            w = self._face_weights()
+            for axis in (0, 1):
+                for face in (0, 1):  # bottom, top
+                    tree = self.face_tree[face * n + brick]
+                    keep = (w[kind, axis, face] != 0.0) & (tree >= 0)
+                    out_r.append(n + axis * t + tree[keep])
+                    out_c.append(c[keep])
+                    out_v.append(v[keep] * w[kind[keep], axis, face])
+            n_proj = n + 2 * t
+            ub = rows >= self.n_eq
             faces = np.flatnonzero(self.face_tree >= 0)
-            tree_sum = sp.csr_matrix((np.ones(faces.size), (self.face_tree[faces], faces)), shape=(t, 2 * n))
-            fz = sp.csr_matrix((np.ones(n), (np.arange(n), N_EQ * np.arange(n) + FZ)), shape=(n, N_EQ * n))
-            face_x, face_y = self._face_rows()
-            proj = sp.vstack([fz, tree_sum @ face_x, tree_sum @ face_y], format="csr")
             tree_brick = np.zeros(t, dtype=np.int64)
-            tree_brick[self.face_tree[faces]] = faces % max(n, 1)
-            row_brick = np.concatenate([np.arange(n), tree_brick, tree_brick])
-            self._lp_rows = ((proj @ a_eq).tocsr(), proj @ self.eq_rhs, row_brick, a_eq, a_ub)
+            tree_brick[self.face_tree[faces]] = faces % n
+            rhs = np.zeros(n_proj)
+            rhs[:n] = self.eq_rhs[FZ::N_EQ]  # only Fz has a right-hand side (the weight)
+            self._lp_rows = (
+                np.concatenate([*out_r, n_proj + rows[ub] - self.n_eq]), np.concatenate([*out_c, cols[ub]]),
+                np.concatenate([*out_v, vals[ub]]), rhs,
+                np.concatenate([np.arange(n), tree_brick, tree_brick, self.point_upper]))
         return self._lp_rows
 
     def linear_program(self, bricks: np.ndarray | None = None) -> LinearProgram:
@@ -280,18 +302,18 @@ class StabilityModel:
         feasible pulls, presses, side pushes and residuals at the same cost (knob forces cost
         nothing and have no barrier term). :meth:`with_knob_forces` recovers ``k`` afterwards.
         """
-        za, zb, row_brick, _, a_ub = self._rows()
-        if bricks is None or bricks.all():
-            cols = np.flatnonzero(self.lp_columns)
-            a_eq, b_eq = za[:, cols], zb
-            a_ub = a_ub[:, cols]
-        else:
-            cols = np.flatnonzero(self.lp_columns & bricks[self.var_brick])
-            eq_rows = np.flatnonzero(bricks[row_brick])
-            a_eq, b_eq = za[eq_rows][:, cols], zb[eq_rows]
-            a_ub = a_ub[np.flatnonzero(bricks[self.point_upper])][:, cols]
-        return LinearProgram(cost=self.cost[cols], a_eq=a_eq, b_eq=b_eq, a_ub=a_ub,
-                             lower=self.lower_bounds[cols], cols=cols)
+        rows, cols, vals, rhs, row_brick = self._projected_rows()
+        n_proj = rhs.size
+        col_keep = self.lp_columns if bricks is None else self.lp_columns & bricks[self.var_brick]
+        row_keep = np.ones(row_brick.size, dtype=bool) if bricks is None else bricks[row_brick]
+        columns = np.flatnonzero(col_keep)
+        col_new = np.cumsum(col_keep) - 1
+        row_new = np.cumsum(row_keep) - 1
+        sel = col_keep[cols] & row_keep[rows]
+        return LinearProgram(cost=self.cost[columns], b_eq=rhs[row_keep[:n_proj]],
+                             lower=self.lower_bounds[columns], n_ub=int(row_keep[n_proj:].sum()),
+                             rows=row_new[rows[sel]], cols=col_new[cols[sel]], vals=vals[sel],
+                             columns=columns)
 
     def with_knob_forces(self, x: np.ndarray) -> np.ndarray:
         """``x`` with the knob forces of the spanning forest set so that every face balances (least
@@ -310,26 +332,36 @@ class StabilityModel:
             face = np.concatenate([n + lo[inner], up])  # +1 on the lower top face, -1 on the upper bottom
             edge = np.concatenate([inner, np.arange(forest.size)])
             sign = np.concatenate([np.ones(inner.size), -np.ones(forest.size)])
-            e = sp.csr_matrix((sign, (face, edge)), shape=(2 * n, forest.size))
-            self._knob_solve = (e, splu((e.T @ e).tocsc()))
-        e, lu = self._knob_solve
-        _, _, _, a_eq, _ = self._rows()
-        g = a_eq @ out - self.eq_rhs
-        face_x, face_y = self._face_rows()
-        supply = np.stack([face_x @ g, face_y @ g], axis=1)
-        k = -lu.solve(np.asarray(e.T @ supply))
+            if forest.size > 200:
+                e = sp.csr_matrix((sign, (face, edge)), shape=(2 * n, forest.size))
+                solve = splu((e.T @ e).tocsc()).solve
+            else:
+                e = np.zeros((2 * n, forest.size))
+                e[face, edge] = sign
+                solve = partial(np.linalg.solve, e.T @ e)
+            self._knob_solve = (e, solve)
+        e, solve = self._knob_solve
+        g = self._balance(out)  # (N, 5): everything but the knob forces
+        w = self._face_weights()
+        supply = np.stack([np.concatenate([g @ w[:, axis, 0], g @ w[:, axis, 1]]) for axis in (0, 1)], axis=1)
+        k = -solve(np.asarray(e.T @ supply))
         out[kx.start + forest] = k[:, 0]
         out[ky.start + forest] = k[:, 1]
         return out
 
+    def _balance(self, x: np.ndarray, forces_only: bool = False) -> np.ndarray:
+        """(N, 5) ``A x - rhs`` of the balance rows in scaled units (optionally without the residual
+        variables)."""
+        eq = self.rows < self.n_eq
+        if forces_only:
+            eq &= self.cols < self.blocks["res_pos"].start  # residual blocks are last
+        lhs = np.bincount(self.rows[eq], weights=self.vals[eq] * x[self.cols[eq]], minlength=self.n_eq)
+        return (lhs - self.eq_rhs).reshape(self.n_bricks, N_EQ)
+
     def imbalance(self, x: np.ndarray) -> np.ndarray:
         """(N, 5) signed residual of each balance equation in SI units (N, N*m), computed from the
         force variables alone so solver slack in the residual variables cannot leak in."""
-        eq = self.rows < self.n_eq
-        res_start = self.blocks["res_pos"].start  # residual blocks are last
-        eq &= self.cols < res_start
-        lhs = np.bincount(self.rows[eq], weights=self.vals[eq] * x[self.cols[eq]], minlength=self.n_eq)
-        r = (lhs - self.eq_rhs).reshape(self.n_bricks, N_EQ)
+        r = self._balance(x, forces_only=True)
         r *= self.force_unit
         r[:, TAU1:] *= self.stud_pitch
         return r
@@ -398,8 +430,12 @@ def _side_pairs(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         b = owner[1:] if axis == 0 else owner[:, 1:]
         m = (a >= 0) & (b >= 0) & (a != b)
         keys.append(np.stack([np.full(int(m.sum()), axis), a[m], b[m]], axis=1))
-    key = np.unique(np.concatenate(keys).astype(np.int64).reshape(-1, 3), axis=0)
-    return key[:, 0], key[:, 1], key[:, 2]
+    key = np.concatenate(keys).astype(np.int64).reshape(-1, 3)
+    span = int(owner.max()) + 1 if owner.size else 1
+    flat = np.unique((key[:, 0] * span + key[:, 1]) * span + key[:, 2])  # sorted by (axis, minus, plus)
+    rest, plus = np.divmod(flat, span)
+    axis, minus = np.divmod(rest, span)
+    return axis, minus, plus
 
 
 @cache
@@ -451,13 +487,43 @@ def _hull_points(conn_pair: np.ndarray, conn_cell: np.ndarray, n_pairs: int, n_p
     nx = (hi_x - lo_x + 1)[pair]
     ny = (hi_y - lo_y + 1)[pair]
     pattern = n_pts[p_conn]
-    keys, inverse = np.unique(np.stack([pattern, nx, ny], axis=1), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    span = int(max(nx.max(), ny.max())) + 1
+    keys, inverse = np.unique((pattern * span + nx) * span + ny, return_inverse=True)
     keep = np.zeros(p_conn.size, dtype=bool)
-    for k, (pat, kx, ky) in enumerate(keys.tolist()):
+    for k, key in enumerate(keys.tolist()):
         sel = np.flatnonzero(inverse == k)
+        rest, ky = divmod(key, span)
+        pat, kx = divmod(rest, span)
         keep[sel] = _hull_mask(pat, kx, ky)[i[sel], j[sel], p_local[sel]]
     return keep
+
+
+def _forest(n_nodes: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spanning forest of the undirected graph with edges ``(a[e], b[e])`` by Kruskal in edge order
+    (so deterministic) and the component label of every node, numbered by smallest node (as
+    scipy's ``connected_components`` does). Small graphs in plain Python (less overhead)."""
+    if n_nodes + a.size > 600:
+        graph = sp.csr_matrix((np.arange(1, a.size + 1, dtype=float), (a, b)), shape=(n_nodes, n_nodes))
+        in_forest = np.zeros(a.size, dtype=bool)
+        in_forest[np.rint(minimum_spanning_tree(graph).data).astype(np.int64) - 1] = True
+        return in_forest, connected_components(graph, directed=False)[1].astype(np.int64)
+    parent = list(range(n_nodes))
+
+    def find(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    in_forest = np.zeros(a.size, dtype=bool)
+    for e, (u, v) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        ru, rv = find(u), find(v)
+        if ru != rv:
+            parent[max(ru, rv)] = min(ru, rv)  # the root is the smallest node of its tree
+            in_forest[e] = True
+    roots = [find(v) for v in range(n_nodes)]
+    number: dict[int, int] = {}
+    return in_forest, np.array([number.setdefault(r, len(number)) for r in roots], dtype=np.int64)
 
 
 def _horizontal_basis(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_minus: np.ndarray,
@@ -470,14 +536,7 @@ def _horizontal_basis(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, si
     the knob pairs of a spanning forest (Kruskal by pair index, so deterministic) and the side pairs
     whose two bottom faces lie in different trees.
     """
-    n_nodes = 2 * n + 1
-    k = knob_lower.size
-    u = np.where(knob_lower >= 0, n + knob_lower, 2 * n)
-    graph = sp.csr_matrix((np.arange(1, k + 1, dtype=float), (u, knob_upper)), shape=(n_nodes, n_nodes))
-    tree = minimum_spanning_tree(graph)
-    knob_keep = np.zeros(k, dtype=bool)
-    knob_keep[np.rint(tree.data).astype(np.int64) - 1] = True
-    tree_id = connected_components(graph, directed=False)[1]
+    knob_keep, tree_id = _forest(2 * n + 1, np.where(knob_lower >= 0, n + knob_lower, 2 * n), knob_upper)
     return knob_keep, tree_id[side_minus] != tree_id[side_plus], tree_id
 
 
@@ -519,10 +578,9 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy, c: ModelCon
     n_p = p_conn.size
 
     side_axis, side_minus, side_plus = _side_pairs(owner)
-    kkey, conn_pair = np.unique(np.stack([conn_lower, conn_upper], axis=1).reshape(-1, 2), axis=0,
-                                return_inverse=True)
-    conn_pair = conn_pair.reshape(-1)
-    knob_lower, knob_upper = kkey[:, 0], kkey[:, 1]
+    pair_key, conn_pair = np.unique((conn_lower + 1) * (n + 1) + conn_upper, return_inverse=True)
+    knob_lower, knob_upper = np.divmod(pair_key, n + 1)  # sorted by (lower, upper)
+    knob_lower -= 1
     mp_brick = np.unique(p_up)
 
     sizes = {"pull": n_p, "press": n_p, "knob_x": knob_lower.size, "knob_y": knob_lower.size,
@@ -614,7 +672,7 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy, c: ModelCon
     # --- redundant columns (module docstring) and independent components -------------------------
     knob_keep, side_keep, node_tree = _horizontal_basis(n, knob_lower, knob_upper, side_minus, side_plus)
     lp_columns = np.ones(n_vars, dtype=bool)
-    lp_columns[blocks["press"]] = _hull_points(conn_pair, conn_cell, kkey.shape[0], n_pts, p_conn, p_local)
+    lp_columns[blocks["press"]] = _hull_points(conn_pair, conn_cell, pair_key.size, n_pts, p_conn, p_local)
     lp_columns[blocks["knob_x"]] = False  # eliminated: see StabilityModel.linear_program
     lp_columns[blocks["knob_y"]] = False
     lp_columns[blocks["side"]] = side_keep
@@ -626,10 +684,8 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy, c: ModelCon
     var_brick = np.concatenate([p_up, p_up, knob_upper, knob_upper, side_plus, mp_brick,
                                 np.repeat(brick_ids, N_EQ), np.repeat(brick_ids, N_EQ)])
     solid = knob_lower >= 0
-    edges_a = np.concatenate([knob_lower[solid], side_minus])
-    edges_b = np.concatenate([knob_upper[solid], side_plus])
-    graph = sp.coo_matrix((np.ones(edges_a.size), (edges_a, edges_b)), shape=(n, n))
-    component = connected_components(graph, directed=False)[1] if n else np.zeros(0, dtype=np.int64)
+    component = _forest(n, np.concatenate([knob_lower[solid], side_minus]),
+                        np.concatenate([knob_upper[solid], side_plus]))[1]
 
     return StabilityModel(
         n_bricks=n, blocks=blocks, cost=cost, rows=np.concatenate(rows), cols=np.concatenate(cols),
@@ -687,6 +743,8 @@ def press_only_solution(m: StabilityModel, rel_tol: float = 1e-12) -> tuple[np.n
     for pts in np.split(order, bounds):
         if pts.size == 0:
             continue
+        if not held.any():
+            break
         b = up[pts]
         f = force[b]
         mx = mom_x[b] - f * mean_x[b]
