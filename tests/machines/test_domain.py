@@ -13,7 +13,7 @@ def test_machine_domain_evaluates_reference_car_and_negative_control():
     assert d["metrics"]["score"] == car.reward
     assert f"Score: {car.reward:.2f}" in (car.feedback or "")
     flat = dom.evaluate(json.dumps(reference_machine("car_wheels_down")), Task("machines", "car"))
-    assert flat.reward < 5.0   # wobbles a few metres at most (see test_tasks)
+    assert flat.reward < 2.0   # the spawn drop and its spin on the spot (see test_tasks)
 
 
 def test_machine_domain_invalid_text_gets_zero_reward_with_reason():

@@ -44,6 +44,7 @@ Mechanisms (MuJoCo side in ``physics_blocks``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -141,7 +142,13 @@ class GrabberRuntime:
     """Grab-on-contact / release state of a machine's grabbers over one episode.
 
     State that must survive a recompile is kept by name (bodies) or block index (grabbers); the
-    active welds themselves travel in ``eq_active``/``eq_data`` (``simulate._transfer_state``)."""
+    active welds themselves travel in ``eq_active``/``eq_data`` (``simulate._transfer_state``).
+
+    ``check`` scans MuJoCo's contacts only while a grabbable body could be touching a grabber that
+    can grab or is waiting for a released body to move away; otherwise it works out how long every
+    such body needs, at most, to get within reach (bounding spheres, speeds, an acceleration
+    bound) and returns that many steps, so the simulator steps on without looking
+    (``PhysicsParams.grab_check_every``, ``grab_check_max``)."""
 
     params: PhysicsParams
     open_: set[int] = field(default_factory=set)             # release key held: no grabbing
@@ -149,9 +156,17 @@ class GrabberRuntime:
     slots: dict[int, dict[int, int]] = field(default_factory=dict)   # grabber -> body -> eq
     _owner: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     _body: dict[int, int] = field(default_factory=dict)
+    _eqs: dict[int, np.ndarray] = field(default_factory=dict)         # grabber -> its weld ids
+    _static: frozenset[int] = frozenset()                             # grabbers that grab the world
+    _pairs: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # grabber -> (its body,
+    #                                              a target body) pairs, as indices into _bodies
+    _bodies: np.ndarray = field(default_factory=lambda: np.zeros(0, int))   # bodies in any pair
+    _radius: list[float] = field(default_factory=list)                      # their bounding radii
+    _root: np.ndarray = field(default_factory=lambda: np.zeros(0, int))     # their tree roots
 
     def use(self, cm: CompiledMachine) -> None:
-        """Index the grab welds and grabber geoms of a (re)compiled model."""
+        """Index the grab welds, grabber geoms and grabber/target bounding spheres of a
+        (re)compiled model."""
         m = cm.model
         self.slots = {}
         for e in range(m.neq):
@@ -164,13 +179,28 @@ class GrabberRuntime:
         for g in self.slots:
             self._owner[list(cm.block_geoms[g])] = g
             self._body[g] = int(cm.block_body[g])
+        self._eqs = {g: np.array(sorted(s.values()), dtype=int) for g, s in self.slots.items()}
+        self._static = frozenset(g for g, s in self.slots.items() if 0 in s)
+        # bounding sphere of every body about its origin: farthest geom extent (rbound + margin)
+        reach = np.linalg.norm(m.geom_pos, axis=1) + m.geom_rbound + m.geom_margin
+        radius = np.zeros(m.nbody)
+        np.maximum.at(radius, m.geom_bodyid, reach)
+        bodies: dict[int, int] = {}
+        self._pairs = {}
+        for g, slot in self.slots.items():   # the world (body 0) is left out: see check
+            self._pairs[g] = [(bodies.setdefault(self._body[g], len(bodies)),
+                               bodies.setdefault(b, len(bodies))) for b in sorted(slot) if b]
+        self._bodies = np.array(list(bodies), dtype=int)
+        self._radius = radius[self._bodies].tolist()
+        self._root = m.body_rootid[self._bodies]
 
     @property
     def active(self) -> bool:
         return bool(self.slots)
 
     def holding(self, g: int, d: mujoco.MjData) -> bool:
-        return any(d.eq_active[e] for e in self.slots.get(g, {}).values())
+        eqs = self._eqs.get(g)
+        return eqs is not None and bool(d.eq_active[eqs].any())
 
     def release(self, g: int, m: mujoco.MjModel, d: mujoco.MjData) -> None:
         """Let go of whatever grabber ``g`` holds; it stays open until ``close(g)``."""
@@ -183,10 +213,51 @@ class GrabberRuntime:
     def close(self, g: int) -> None:
         self.open_.discard(g)
 
-    def check(self, m: mujoco.MjModel, d: mujoco.MjData) -> None:
-        """Grab what touches a grabber's front (one body per grabber)."""
-        if not self.slots:
-            return
+    def check(self, m: mujoco.MjModel, d: mujoco.MjData) -> int | None:
+        """Grab what touches a grabber's front (one body per grabber); return the number of steps
+        until the next check is needed, or None while no grabber can grab (all holding or open)
+        and none waits for a released body to leave (a key press or recompile changes that)."""
+        live = [g for g in self.slots
+                if self.ignore.get(g) or (g not in self.open_ and not self.holding(g, d))]
+        if not live:
+            return None
+        fine = max(int(self.params.grab_check_every), 1)
+        if self._static.intersection(live):
+            self._scan(m, d)
+            return fine
+        # bounding spheres about the body origins (rotation cannot move them), closing speed
+        # bounded by both origins' speeds; a few bodies, so plain floats beat numpy here
+        b = self._bodies
+        xs = d.xpos[b].tolist()
+        cv = d.cvel[b].tolist()
+        com = d.subtree_com[self._root].tolist()
+        speed = []
+        for (x0, x1, x2), (w0, w1, w2, l0, l1, l2), (c0, c1, c2) in zip(xs, cv, com, strict=True):
+            r0, r1, r2 = x0 - c0, x1 - c1, x2 - c2       # cvel is about the tree's centre of mass
+            v0, v1, v2 = l0 + w1 * r2 - w2 * r1, l1 + w2 * r0 - w0 * r2, l2 + w0 * r1 - w1 * r0
+            speed.append(math.sqrt(v0 * v0 + v1 * v1 + v2 * v2))
+        dt = float(m.opt.timestep)
+        tau_fine = fine * dt
+        acc = max(float(self.params.grab_reach_accel), 1e-9)
+        steps = max(int(self.params.grab_check_max), fine)
+        rad = self._radius
+        for g in live:
+            for i, j in self._pairs[g]:
+                (a0, a1, a2), (b0, b1, b2) = xs[i], xs[j]
+                gap = math.sqrt((a0 - b0) ** 2 + (a1 - b1) ** 2 + (a2 - b2) ** 2) - rad[i] - rad[j]
+                close = speed[i] + speed[j]
+                # how far the pair may close in tau: twice its closing speed, plus acc
+                if gap <= 2.0 * close * tau_fine + 0.5 * acc * tau_fine * tau_fine:
+                    self._scan(m, d)
+                    return fine
+                tau = (math.sqrt(4.0 * close * close + 2.0 * acc * gap) - 2.0 * close) / acc
+                steps = min(steps, max(int(tau / dt), fine))
+        for g in live:              # every body is out of reach: none touches, re-arm them all
+            self.ignore.pop(g, None)
+        return steps
+
+    def _scan(self, m: mujoco.MjModel, d: mujoco.MjData) -> None:
+        """Look at the current contacts: grab on the front, track released bodies still touching."""
         n = d.ncon
         geoms = d.contact.geom[:n]
         own = self._owner[geoms] if n else np.zeros((0, 2), int)
@@ -347,9 +418,10 @@ class MachineControls:
         return [b.index for b in self.cm.placed.blocks
                 if b.parents and b.parents[0] == dec and roles[b.index] not in LINEAR_ROLES]
 
-    def check(self, m: mujoco.MjModel, d: mujoco.MjData) -> None:
-        """Periodic work between key switches (grab on contact)."""
-        self.grabbers.check(m, d)
+    def check(self, m: mujoco.MjModel, d: mujoco.MjData) -> int | None:
+        """Periodic work between key switches (grab on contact); returns the steps until it is
+        next needed, None until a key press or recompile (``GrabberRuntime.check``)."""
+        return self.grabbers.check(m, d)
 
 
 def _kick(m: mujoco.MjModel, d: mujoco.MjData, body: int, impulse: np.ndarray) -> None:

@@ -70,6 +70,9 @@ def role_of(type_id: str, spec: BlockSpec | None = None) -> Role:
 _Q_Z_TO_Y = np.array([np.sqrt(0.5), -np.sqrt(0.5), 0.0, 0.0])  # MuJoCo z -> MuJoCo y (Besiege z)
 _Q_Z_TO_X = np.array([np.sqrt(0.5), 0.0, np.sqrt(0.5), 0.0])   # MuJoCo z -> MuJoCo x (Besiege x)
 _GEOM = mujoco.mjtGeom
+_TYRE_SOLMIX = 1000.0
+"""``solmix`` of wheel colliders: MuJoCo mixes two geoms' ``solimp`` in proportion to their
+``solmix`` (default 1), so a tyre's softness governs its contacts (weight 0.999)."""
 
 
 def _add_geom(body: mujoco.MjsBody, gtype: mujoco.mjtGeom, size: Iterable[float], pos: np.ndarray,
@@ -125,8 +128,11 @@ def add_block_geoms(body: mujoco.MjsBody, idx: int, role: Role, spec: BlockSpec,
         return
     csize = tuple(spec.collider_size) if spec.collider_size else tuple(spec.size)
     if spec.collider is Collider.CYLINDER and len(csize) >= 2:
-        _add_geom(body, _GEOM.mjGEOM_CYLINDER, [csize[0] - gap, 0.5 * csize[1] - gap, 0], centre, mass,
-                  fr, params, _Q_Z_TO_Y, name=name)
+        g = _add_geom(body, _GEOM.mjGEOM_CYLINDER, [csize[0] - gap, 0.5 * csize[1] - gap, 0], centre,
+                      mass, fr, params, _Q_Z_TO_Y, name=name)
+        if role in (Role.POWERED_WHEEL, Role.FREE_WHEEL):   # compliant tyre (wheel_solimp)
+            g.solimp = list(params.wheel_solimp)
+            g.solmix = _TYRE_SOLMIX
     elif spec.collider is Collider.SPHERE:
         _add_geom(body, _GEOM.mjGEOM_SPHERE, [csize[0] - gap, 0, 0], centre, mass, fr, params, name=name)
     else:

@@ -50,6 +50,26 @@ class PhysicsParams:
     wheel_friction: float = 1.0
     """Rubber tyre; wheel-ground contacts therefore use 1.0. With 1.0 the best 4-wheel cars reach
     ~45 m in 5 s, matching the best BesiegeField car scores (41-46 m)."""
+    wheel_solimp: tuple[float, float, float, float, float] = (0.0, 0.99, 0.05, 0.5, 2.0)
+    """MuJoCo ``solimp`` of wheel colliders (powered and free cylinders): a compliant tyre. The
+    impedance rises from 0 at first touch to 0.99 at 5 cm of penetration (MuJoCo's default is
+    0.9-0.95 over 1 mm), so a loaded wheel sinks ~1.6 cm instead of ~0.1 mm. Why it matters: for
+    a cylinder on a plane MuJoCo generates the lowest rim point plus, only if they penetrate too,
+    the two other corners of an inscribed triangle; with the default stiffness a disc lying on its
+    face has all three only while it is flat within ~0.005 deg, otherwise one rim point. A powered
+    wheel facing down then slides on that single point at its 10 m/s rim speed, whose friction is
+    an unbalanced sideways force that also tips the disc onto the next rim point: the
+    ``car_wheels_down`` control hopped (airborne on 87% of its steps, contact peaks 23x its weight)
+    and its centre of mass wandered 1.9 m on average in 5 s (16 perturbed starts; up to 3.5 m).
+    The compliant tyre keeps the triangle in contact up to ~0.6 deg of tilt and pushes back in
+    proportion to depth, so the disc lies flat on three points whose rim forces cancel: contact on
+    every step, centre-of-mass drift 0.2 m on average (max 0.5 m, mostly the spawn-drop landing).
+    It still spins on the spot (~3 rad/s): the rim forces cancel, their torques about the wheels
+    add up, as for a real disc spinning on its face.
+    Upright wheels keep their two tread contacts and just sag: the reference car scores 43.1 m
+    (43.6 m with MuJoCo's default), 10.2 m/s. The tyre's softness wins over the ground's (and any
+    other block's) through its ``solmix`` weight; level obstacles have contact priority (for their
+    friction) and so keep MuJoCo's default stiffness against wheels too."""
     torsional_friction: float = 0.005
     """Torsional (spinning) friction coefficient (m), MuJoCo's default; only used by contacts with
     condim >= 4 (loose blocks)."""
@@ -132,8 +152,9 @@ class PhysicsParams:
     rear motors kept the chassis rotating about the rear axle (the servo holds the wheel speed
     *relative to the chassis*, so a car rolling slower than the wheels' rim speed turns its chassis
     instead) and the car drove upside down from 3.6 s while still scoring 43.7 m. At 20 N m the
-    landing tilt peaks at ~11 deg and settles within 0.5 s; the car scores ~43.6 m at 10.3 m/s,
-    inside the best BesiegeField 5 s car scores (41-46 m, ~10 m/s)."""
+    landing tilt peaks at ~11 deg and settles within 0.5 s; the car scores ~43.1 m at 10.2 m/s
+    (with ``wheel_solimp``'s compliant tyres), inside the best BesiegeField 5 s car scores (41-46 m,
+    ~10 m/s)."""
     large_wheel_torque: float = 45.0
     """Large wheel (r = 1.5): ``wheel_torque`` scaled by radius^2 (20 x 2.25), i.e. the rim force
     scaled by the radius, as the former 60/135 pair was."""
@@ -229,10 +250,20 @@ class PhysicsParams:
     block notes): the contact point must lie beyond this fraction of the block's 1 m depth from
     its mounting face (the front face is at 1.0 minus the collider gap)."""
     grab_check_every: int = 2
-    """Steps between grab checks (10 ms at dt = 0.005; breakage checks run every
-    ``break_check_every``). A light object bounces off a grabber within a few steps of touching
-    it: measured, a car reversing at ~3 m/s into a 0.5 kg bomb knocked it away between 10-step
-    checks, while 2-step checks caught it. A check costs a few percent of a step."""
+    """Steps between contact scans for grabs (10 ms at dt = 0.005) while a grabbable body is within
+    reach of a grabber that can grab. A light object bounces off a grabber within a few steps of
+    touching it: measured, a car reversing at ~3 m/s into a 0.5 kg bomb knocked it away between
+    10-step checks, while 2-step checks caught it."""
+    grab_check_max: int = 20
+    """Longest gap (steps; 0.1 s) between grab checks while every grabbable body is out of reach.
+    In between, each check bounds when a body could first touch a grabber: the gap between their
+    bounding spheres against twice the current closing speed plus ``grab_reach_accel``; nothing is
+    looked at before then (a grabber that holds something, or is held open, is not checked at all).
+    Only a body knocked towards a grabber by an impact it has not seen yet (its speed jumps) can
+    arrive early, and is then seen at most ``grab_check_max`` steps late."""
+    grab_reach_accel: float = 40.0
+    """m/s^2 of closing acceleration assumed between grab checks (about 4 g: a falling object, a
+    car braking or accelerating at full grip), on top of twice the current closing speed."""
     grab_solref: tuple[float, float] = (0.02, 1.0)
     """(time constant, damping ratio) of a grab's weld: MuJoCo's default constraint softness,
     stiff enough to hold the 2 kg ore with millimetre sag."""

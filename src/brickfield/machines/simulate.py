@@ -1,11 +1,12 @@
 """Run a machine under a key schedule and record a trace in Besiege coordinates.
 
 ``simulate`` steps MuJoCo in chunks (``mj_step(m, d, nstep=k)``) between the only moments Python
-has to act: samples (every ``record_every`` s), key switches and connection-load checks (every
-``PhysicsParams.break_check_every`` steps, skipped entirely when nothing can break). A connection
-over its threshold is broken (weld: ``eq_active = 0``; fused/joint connection: the model is
-recompiled with that block freed and the state carried over by name) and reported as a
-``DamageEvent``. NaN, runaway velocities, MuJoCo's bad-acceleration warning, blocks flying off to
+has to act: samples (every ``record_every`` s), key switches, connection-load checks (every
+``PhysicsParams.break_check_every`` steps, skipped entirely when nothing can break) and grab checks
+(only while a grabber could catch something: ``controls.GrabberRuntime.check`` says when to look
+next). A connection over its threshold is broken (weld: ``eq_active = 0``; fused/joint connection:
+the model is recompiled with that block freed and the state carried over by name) and reported as
+a ``DamageEvent``. NaN, runaway velocities, MuJoCo's bad-acceleration warning, blocks flying off to
 infinity or the wall-clock limit end the episode early with ``invalid_reason``; nothing raises.
 
 With a ``level``, its loose objects (iron ore, characters) are recorded with the blocks
@@ -108,6 +109,9 @@ class _Monitor:
         if not self.from_history:
             self.idx = -1 - self.idx
         self.limit2 = np.array(limits)
+        # no component above this means no load above its limit (|v| <= sqrt(3) max |component|)
+        self.quick = float(np.sqrt(self.limit2.min() / 3.0)) if len(limits) else np.inf
+        self._buf = np.empty(len(self.idx))
         self.weld = {c.eq: c for c in cm.connections if c.kind == "weld"}
         self.active = bool(tree or self.weld)
 
@@ -117,14 +121,22 @@ class _Monitor:
         out: list[tuple[Connection, float, float]] = []
         if len(self.idx):
             src = d.history if self.from_history else d.sensordata
-            v = src[self.idx].reshape(len(self.limit2), self.n, 3)
+            buf = np.take(src, self.idx, out=self._buf)
+            if buf.max() <= self.quick and -buf.min() <= self.quick:   # the usual case: far below
+                return self._welds(d, out) if self.weld else out
+            v = buf.reshape(len(self.limit2), self.n, 3)
             peak2 = np.einsum("ijk,ijk->ij", v, v).max(axis=1)
             over = peak2 > self.limit2
             if over.any():
                 k = len(self.tree)
                 for j in np.flatnonzero(over[:k] | over[k:]):
                     out.append((self.tree[j], float(np.sqrt(peak2[j])), float(np.sqrt(peak2[k + j]))))
-        if self.weld and d.ne:
+        return self._welds(d, out) if self.weld else out
+
+    def _welds(self, d: mujoco.MjData, out: list[tuple[Connection, float, float]]
+               ) -> list[tuple[Connection, float, float]]:
+        """Add the welds (``welded`` mode) whose current force or torque exceeds their limit."""
+        if d.ne:
             ids = d.efc_id[:d.ne:6]
             forces = d.efc_force[:d.ne].reshape(-1, 6)
             f2 = np.einsum("ij,ij->i", forces[:, :3], forces[:, :3])
@@ -366,10 +378,13 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
         cm, m, d = _decouple(ctl, cm, m, d, fire)
         recompiles += 1
     monitor = _Monitor(cm)
-    check = max(int(params.break_check_every), 1) if monitor.active else n_total + 1
-    if ctl.grabbers.active:   # grabs need a finer look at contacts than breakage does
-        check = max(min(check, int(params.grab_check_every)), 1)
-    switches = sorted({round(t / dt) for t in schedule.switch_times() if 0 < t < duration})
+    never = n_total + 1
+    brk = max(int(params.break_check_every), 1)
+    next_break = brk if monitor.active else never
+    # grabs: the first look after ``grab_check_every`` steps, then when ``ctl.check`` asks
+    next_grab = max(int(params.grab_check_every), 1) if ctl.grabbers.active else never
+    switches = sorted({round(t / dt) for t in schedule.switch_times() if 0 < t < duration} - {0})
+    switches.append(never)
 
     def apply_ctrl(t: float) -> None:
         if m.nu:
@@ -387,13 +402,12 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
     invalid: str | None = None
     step = 0
     sw = 0
+    next_rec = min(rec, n_total)
     while step < n_total:
-        nxt = min((step // rec + 1) * rec, (step // check + 1) * check, n_total)
-        if sw < len(switches):
-            nxt = min(nxt, switches[sw])
+        nxt = min(next_rec, next_break, next_grab, switches[sw])
         mujoco.mj_step(m, d, nstep=nxt - step)
         step = nxt
-        if sw < len(switches) and step == switches[sw]:
+        if step == switches[sw]:
             sw += 1
             fire = ctl.press(step * dt, m, d)
             if fire and ctl.children(fire):
@@ -402,8 +416,13 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
                 recorder.use(cm)
                 recompiles += 1
             apply_ctrl(step * dt)
-        if step % check == 0:
-            ctl.check(m, d)
+            if ctl.grabbers.active:
+                next_grab = step     # a release/close or a recompile: look now
+        if step == next_grab:
+            k = ctl.check(m, d)
+            next_grab = never if k is None else step + k
+        if step == next_break:
+            next_break += brk
             broken = monitor.check(m, d)
             if broken:
                 tree_hits = []
@@ -422,16 +441,20 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
                     monitor = _Monitor(cm)
                     recorder.use(cm)
                     recompiles += 1
+                    if ctl.grabbers.active:
+                        next_grab = min(next_grab, step + max(int(params.grab_check_every), 1))
                 elif tree_hits:
                     invalid = "too many breakages"
-        if step % rec == 0 or step == n_total or invalid:
+        if step == next_rec or invalid:
+            sample = step % rec == 0
+            next_rec = min((step // rec + 1) * rec, n_total)
             invalid = invalid or _health(m, d, params, step * dt)
             if invalid is None and time.perf_counter() - t_start > max_wall_s:
                 invalid = f"wall-clock limit ({max_wall_s:g} s) exceeded"
             if invalid:
                 break
             trig.check(cm, d, step * dt)
-            if step % rec == 0 or (trig.won and stop_on_win):
+            if sample or (trig.won and stop_on_win):
                 recorder.record(d)
                 times.append(step * dt)
             if trig.won and stop_on_win:

@@ -348,7 +348,7 @@ REFERENCE_MACHINES: dict[str, str] = {
     "car_no_wheels": "negative control: chassis without wheels",
     "catapult_no_boulder": "negative control: the reference catapult without its boulder",
     "delivery": "6 m log chassis on six powered wheels with a grabber on the nose: it grabs the iron "
-                "ore on contact and carries it; ~0.66 on delivery 1 (the plain car pushes it: 0.41), "
+                "ore on contact and carries it; ~0.67 on delivery 1 (the plain car pushes it: 0.48), "
                 "wins delivery 5",
     "delivery_no_wheels": "negative control: the delivery machine without wheels (never reaches the ore)",
     "fetch": "crane: wheels on a foot 4 m under the root (so the linear-block phantom lifts it only "

@@ -113,6 +113,7 @@ class TriggerMonitor:
         radius = np.array([e.radius for e in self.entities], float)
         self.half = (np.array([t.size for t in self.triggers], float).reshape(-1, 1, 3) / 2.0
                      + radius[None, :, None])
+        self.reach = np.linalg.norm(self.half, axis=2)   # (K, E): the grown box lies within this
         self.fired = np.zeros_like(self.mask)
         self.pending = self.mask.copy()           # mask & ~fired, kept up to date on each firing
         self.prev: np.ndarray | None = None
@@ -129,6 +130,14 @@ class TriggerMonitor:
         p1 = np.asarray(points, float)
         p0 = p1 if self.prev is None else self.prev
         n = len(p1)
+        # quick rejection: a segment that ends farther from a trigger's centre than the grown
+        # box's half-diagonal plus its own length cannot touch the box
+        far = p1[None, :, :] - self.center[:, None, :]
+        step = p1 - p0
+        seg = np.sqrt(np.einsum("ij,ij->i", step, step))
+        if not ((np.einsum("kij,kij->ki", far, far) <= (self.reach + seg) ** 2) & self.pending).any():
+            self.prev, self.t_prev = p1, t
+            return []
         # both ends of every segment in every trigger's frame in one matmul: (K, 2E, 3)
         local = (np.concatenate([p0, p1])[None, :, :] - self.center[:, None, :]) @ self.rot
         a, d = local[:, :n], local[:, n:] - local[:, :n]
