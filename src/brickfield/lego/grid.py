@@ -1,7 +1,10 @@
-"""Voxel occupancy of a structure and the cheap relations built on it (collisions, floating, support).
+"""Voxel occupancy of a structure and the cheap relations built on it (collisions, floating, support,
+stud connections and side contacts).
 
 Only cells inside the world grid are recorded; out-of-bounds bricks are a separate check. Building the
-grid costs O(total footprint); every query below is vectorised over it.
+grid costs O(total footprint); every query below is vectorised over it. Small structures (fewer than
+``_SMALL`` bricks, e.g. every BrickGPT reference case) can use :class:`CellMap` instead, a dict of
+the occupied cells: no world-sized arrays, and the relations come from plain loops over the cells.
 """
 
 from __future__ import annotations
@@ -32,6 +35,66 @@ class Occupancy:
         return self.owner.shape  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class CellMap:
+    """Sparse :class:`Occupancy` of a structure whose bricks all lie inside the world.
+
+    ``owner`` maps the packed cell key ``(x * dims[1] + y) * dims[2] + z`` of every occupied cell to
+    the first brick occupying it; ``colliding`` and ``collision_pairs`` as in :class:`Occupancy`;
+    ``bricks`` holds (h, w, x, y, z) per brick as Python ints.
+    """
+
+    owner: dict[int, int]
+    colliding: np.ndarray
+    collision_pairs: tuple[tuple[int, int], ...]
+    dims: tuple[int, int, int]
+    bricks: list[tuple[int, int, int, int, int]]
+
+
+def cell_map(structure: Structure) -> CellMap:
+    """:class:`CellMap` of ``structure`` (same ownership and collision rules as :func:`occupancy`).
+    Every brick must lie inside the world (``Brick.in_bounds``)."""
+    dims = structure.world_dim
+    sy, sz = dims[1] * dims[2], dims[2]
+    bricks = [(b.h, b.w, b.x, b.y, b.z) for b in structure.bricks]
+    owner: dict[int, int] = {}
+    colliding = np.zeros(len(bricks), dtype=bool)
+    pairs: list[tuple[int, int]] = []
+    for i, (h, w, x, y, z) in enumerate(bricks):
+        taken: set[int] = set()
+        for cx in range(x, x + h):
+            key = cx * sy + y * sz + z
+            for k in range(key, key + w * sz, sz):
+                j = owner.setdefault(k, i)
+                if j != i:
+                    taken.add(j)
+        if taken:
+            colliding[i] = True
+            pairs.extend((j, i) for j in sorted(taken))
+    return CellMap(owner, colliding, tuple(pairs), dims, bricks)
+
+
+def floating_cells(cm: CellMap) -> np.ndarray:
+    """:func:`floating_mask` of the structure behind ``cm``."""
+    owner, (_, dy, dz) = cm.owner, cm.dims
+    sy = dy * dz
+    out = np.zeros(len(cm.bricks), dtype=bool)
+    for i, (h, w, x, y, z) in enumerate(cm.bricks):
+        if z == 0:
+            continue
+        touched = False
+        for cx in range(x, x + h):
+            key = cx * sy + y * dz + z
+            for k in range(key, key + w * dz, dz):
+                if k - 1 in owner or (z + 1 < dz and k + 1 in owner):
+                    touched = True
+                    break
+            if touched:
+                break
+        out[i] = not touched
+    return out
+
+
 def _clipped_footprint(b, dims):
     x0, x1 = max(b.x, 0), min(b.x + b.h, dims[0])
     y0, y1 = max(b.y, 0), min(b.y + b.w, dims[1])
@@ -47,8 +110,10 @@ def _footprints(arr: np.ndarray, dims: tuple[int, int, int]) -> tuple[np.ndarray
     return x0, x1, y0, y1
 
 
-#: Below this many bricks the per-brick loops are faster than the vectorised versions.
-_SMALL = 48
+#: Below this many bricks the per-brick loops (and :class:`CellMap`) are faster than the vectorised
+#: versions over the dense grid.
+SMALL_STRUCTURE = 48
+_SMALL = SMALL_STRUCTURE
 
 
 def _occupancy_loop(structure: Structure) -> Occupancy:
@@ -141,6 +206,98 @@ def floating_mask(structure: Structure, occ: Occupancy | None = None) -> np.ndar
     for i in np.flatnonzero(~inside & (z > 0)):  # out-of-bounds bricks: the per-brick definition
         out[i] = _floating_one(structure.bricks[i], occ, dims)
     return out
+
+
+def stud_connections(arr: np.ndarray, occ: Occupancy | CellMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every stud connection of bricks ``arr`` ((N, 5) h, w, x, y, z; no collisions, all inside the
+    grid): ``(upper, lower, cell)`` with ``lower = -1`` for the ground and ``cell`` the (x, y, z) of
+    the upper brick's stud cavity. Order: the cells with a brick above, brick by brick and x-major
+    within a brick (as ``np.argwhere`` over each footprint), then the layer-0 cells in the same order."""
+    if isinstance(occ, CellMap):
+        return _stud_connections_cells(occ)
+    owner = occ.owner
+    h, w = arr[:, 0], arr[:, 1]
+    area = h * w
+    bid = np.repeat(np.arange(arr.shape[0]), area)
+    local = np.arange(bid.size) - (np.cumsum(area) - area)[bid]
+    cx = arr[bid, 2] + local // w[bid]
+    cy = arr[bid, 3] + local % w[bid]
+    cz = arr[bid, 4]
+    above = np.full(bid.size, -1, dtype=np.int64)
+    inside = cz + 1 < owner.shape[2]
+    above[inside] = owner[cx[inside], cy[inside], cz[inside] + 1]
+    up = np.flatnonzero(above >= 0)
+    ground = np.flatnonzero(cz == 0)
+    sel = np.concatenate([up, ground])
+    lower = bid[sel]
+    lower[up.size:] = -1
+    upper = np.concatenate([above[up], bid[ground]])
+    cell = np.stack([cx[sel], cy[sel], cz[sel]], axis=1)
+    cell[: up.size, 2] += 1
+    return upper, lower, cell
+
+
+def _stud_connections_cells(cm: CellMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    owner, (_, dy, dz) = cm.owner, cm.dims
+    sy = dy * dz
+    upper: list[int] = []
+    lower: list[int] = []
+    cells: list[int] = []  # packed key of the upper brick's cavity cell
+    ground: list[int] = []
+    ground_cells: list[int] = []
+    for i, (h, w, x, y, z) in enumerate(cm.bricks):
+        top = z + 1 < dz
+        for cx in range(x, x + h):
+            key = cx * sy + y * dz + z
+            for k in range(key, key + w * dz, dz):
+                if top and (j := owner.get(k + 1)) is not None:
+                    upper.append(j)
+                    lower.append(i)
+                    cells.append(k + 1)
+        if z == 0:
+            ground += [i] * (h * w)
+            ground_cells += [cx * sy + cy * dz for cx in range(x, x + h) for cy in range(y, y + w)]
+    packed = np.array(cells + ground_cells, dtype=np.int64)
+    cell = np.empty((packed.size, 3), dtype=np.int64)
+    rest, cell[:, 2] = np.divmod(packed, dz)
+    cell[:, 0], cell[:, 1] = np.divmod(rest, dy)
+    return (np.array(upper + ground, dtype=np.int64), np.array(lower + [-1] * len(ground), dtype=np.int64),
+            cell)
+
+
+def side_contacts(occ: Occupancy | CellMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique ``(axis, minus, plus)`` brick pairs with cells touching side by side in one layer
+    (``minus`` on the lower side along ``axis``, 0 = x, 1 = y), sorted by (axis, minus, plus)."""
+    if isinstance(occ, CellMap):
+        owner, (dx, dy, dz) = occ.owner, occ.dims
+        sy = dy * dz
+        found: set[tuple[int, int, int]] = set()
+        for i, (h, w, x, y, z) in enumerate(occ.bricks):
+            if x + h < dx:  # the cells past the +x face
+                key = (x + h) * sy + y * dz + z
+                for k in range(key, key + w * dz, dz):
+                    if (j := owner.get(k)) is not None:
+                        found.add((0, i, j))
+            if y + w < dy:  # past the +y face
+                key = x * sy + (y + w) * dz + z
+                for k in range(key, key + h * sy, sy):
+                    if (j := owner.get(k)) is not None:
+                        found.add((1, i, j))
+        key3 = np.array(sorted(found), dtype=np.int64).reshape(-1, 3)
+        return key3[:, 0], key3[:, 1], key3[:, 2]
+    owner = occ.owner
+    keys = []
+    for axis in (0, 1):
+        a = owner[:-1] if axis == 0 else owner[:, :-1]
+        b = owner[1:] if axis == 0 else owner[:, 1:]
+        m = (a >= 0) & (b >= 0) & (a != b)
+        keys.append(np.stack([np.full(int(m.sum()), axis), a[m], b[m]], axis=1))
+    key = np.concatenate(keys).astype(np.int64).reshape(-1, 3)
+    span = int(owner.max()) + 1 if owner.size else 1
+    flat = np.unique((key[:, 0] * span + key[:, 1]) * span + key[:, 2])  # sorted by (axis, minus, plus)
+    rest, plus = np.divmod(flat, span)
+    axis, minus = np.divmod(rest, span)
+    return axis, minus, plus
 
 
 def support_pairs(structure: Structure, occ: Occupancy | None = None) -> np.ndarray:

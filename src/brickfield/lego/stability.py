@@ -51,12 +51,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse as sp
 
-from brickfield.lego.grid import Occupancy, floating_mask, occupancy
+from brickfield.lego.grid import (
+    SMALL_STRUCTURE,
+    CellMap,
+    Occupancy,
+    cell_map,
+    floating_cells,
+    floating_mask,
+    occupancy,
+)
 from brickfield.lego.stability_model import (
     LinearProgram,
     ModelConstants,
@@ -226,15 +234,24 @@ class _Solution:
     solver: str
 
 
-def _solve_clarabel(m: LinearProgram, tol: float, feas_tol: float | None = None) -> _Solution:
+@dataclass(frozen=True)
+class _Csc:
+    """A CSC matrix as Clarabel's Python binding reads it (attributes ``data``, ``indices``,
+    ``indptr``, ``nnz``, ``shape``): plain lists convert to Rust vectors several times faster than
+    numpy arrays (which go element by element through numpy scalars)."""
+
+    data: list[float]
+    indices: list[int]
+    indptr: list[int]
+    nnz: int
+    shape: tuple[int, int]
+    has_canonical_format: bool = True
+
+
+@cache
+def _clarabel_settings(tol: float, feas_tol: float) -> Any:
     import clarabel
 
-    feas_tol = tol if feas_tol is None else feas_tol
-    n = m.n_vars
-    a = m.matrix(bound_rows=True)
-    b = np.zeros(a.shape[0])
-    b[: m.n_eq] = m.b_eq
-    cones = [clarabel.ZeroConeT(m.n_eq), clarabel.NonnegativeConeT(a.shape[0] - m.n_eq)]
     settings = clarabel.DefaultSettings()
     settings.verbose = False
     settings.max_threads = 1  # deterministic; the problems are too small to gain from threads
@@ -246,34 +263,47 @@ def _solve_clarabel(m: LinearProgram, tol: float, feas_tol: float | None = None)
     # Refinement doubled the time without moving the residual noise floor (measured on the
     # reference set and 1000-brick towers); HiGHS is the fallback if a solve ever stalls.
     settings.iterative_refinement_enable = False
+    return settings
+
+
+def _solve_clarabel(m: LinearProgram, tol: float, feas_tol: float | None = None) -> _Solution:
+    import clarabel
+
+    n = m.n_vars
+    data, indices, indptr, shape = m.csc(bound_rows=True)
+    a = _Csc(data.tolist(), indices.tolist(), indptr.tolist(), data.size, shape)
+    b = [0.0] * shape[0]
+    b[: m.n_eq] = m.b_eq.tolist()
+    cones = [clarabel.ZeroConeT(m.n_eq), clarabel.NonnegativeConeT(shape[0] - m.n_eq)]
     # The cost is scaled up (the optimal set is the same): with pulls costing 1e-6 .. 1e-3 per
     # gram-force against loads of 1 .. 1000 g, the unscaled problem took short steps; x100 halves the
     # iterations on random 1000-brick stacks (~80 -> ~40) and lands closer to the exact optimum.
-    cost = _CLARABEL_COST_SCALE * m.cost
-    solver = clarabel.DefaultSolver(sp.csc_matrix((n, n)), cost, a, b, cones, settings)
-    sol = solver.solve()
+    cost = (_CLARABEL_COST_SCALE * m.cost).tolist()
+    p = _Csc([], [], [0] * (n + 1), 0, (n, n))
+    settings = _clarabel_settings(tol, tol if feas_tol is None else feas_tol)
+    sol = clarabel.DefaultSolver(p, cost, a, b, cones, settings).solve()
     status = str(sol.status)
-    x = np.asarray(sol.x, dtype=float) if status in ("Solved", "AlmostSolved") else None
+    x = np.array(sol.x, dtype=float) if status in ("Solved", "AlmostSolved") else None
     return _Solution(status == "Solved", x, status, "clarabel")
 
 
 def _solve_highs(m: LinearProgram) -> _Solution:
     import highspy
 
-    a = m.matrix()
+    data, indices, indptr, shape = m.csc()
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     lp.num_col_ = m.n_vars
-    lp.num_row_ = a.shape[0]
+    lp.num_row_ = shape[0]
     lp.col_cost_ = m.cost
     lp.col_lower_ = m.lower
     lp.col_upper_ = np.full(m.n_vars, inf)
     lp.row_lower_ = np.concatenate([m.b_eq, np.full(m.n_ub, -inf)])
     lp.row_upper_ = np.concatenate([m.b_eq, np.zeros(m.n_ub)])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr
-    lp.a_matrix_.index_ = a.indices
-    lp.a_matrix_.value_ = a.data
+    lp.a_matrix_.start_ = indptr
+    lp.a_matrix_.index_ = indices
+    lp.a_matrix_.value_ = data
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
@@ -334,7 +364,7 @@ def _unsolved(n: int, status: str, floating: np.ndarray, kinds: list[str], cfg: 
         capacity=cfg.capacity, model=model)
 
 
-def _collision_members(occ: Occupancy, n: int) -> np.ndarray:
+def _collision_members(occ: Occupancy | CellMap, n: int) -> np.ndarray:
     hit = occ.colliding.copy()
     for a, b in occ.collision_pairs:
         hit[a] = hit[b] = True
@@ -372,8 +402,12 @@ def analyze_stability(structure: Structure, config: StabilityConfig | None = Non
             floating=np.zeros(0, dtype=bool), fail_kind=[], fail_kinds=(), objective=0.0, solver="",
             seconds=time.perf_counter() - t0, capacity=cfg.capacity)
 
-    occ = occupancy(structure)
-    floating = floating_mask(structure, occ)
+    if n < SMALL_STRUCTURE:  # a dict of the occupied cells, no world-sized grid
+        occ: Occupancy | CellMap = cell_map(structure)
+        floating = floating_cells(occ)
+    else:
+        occ = occupancy(structure)
+        floating = floating_mask(structure, occ)
     if occ.colliding.any():
         hit = _collision_members(occ, n)
         kinds = ["collision" if hit[i] else ("floating" if floating[i] else "") for i in range(n)]

@@ -47,6 +47,14 @@ the set of optimal pulls and residuals (all the scores read) are exactly those o
 * *side pushes between two bricks whose bottom faces lie in one tree are left out* (the two bricks
   sit on a common brick, or both on the ground ...): such a column equals a signed sum of forest
   knob columns, which are free;
+* *horizontal force residuals that torque residuals undercut are left out*: in the LP (face rows,
+  see below) a brick's Fx residual puts 1/2 on the x row of its bottom-face tree and 1/2 on that of
+  its top-face tree at cost 1, while its tau2 residual moves ``lever = 1/(2 arm)`` from one of the
+  two trees to the other at cost ``L`` (per unit: ``L/lever = H`` in m, 0.0096). Chaining tau2
+  residuals over the bricks on a path of trees down to the ground's tree (which has no row)
+  delivers one unit to a tree ``h`` bricks away at cost ``h * L/lever``. So when
+  ``h(bottom) + h(top) < 2 lever/L`` (~208 bricks) the Fx column costs strictly more than an
+  equivalent combination and is 0 at every optimum; likewise Fy with tau1;
 * *the remaining knob forces are eliminated*: on a forest they are determined by everything else,
   and the horizontal balance rows collapse to one sum per tree and axis (see
   :meth:`StabilityModel.linear_program`); :meth:`StabilityModel.with_knob_forces` recovers them.
@@ -55,9 +63,9 @@ the set of optimal pulls and residuals (all the scores read) are exactly those o
 
 The free columns dropped or eliminated carry no barrier term, so the interior point solver's
 central path, and with it the optimal solution it converges to, is unchanged by them; the left-out
-presses and side pushes are non-negative columns, so on a degenerate optimum the returned point
-can move within the optimal set (80 reference cases: scores within 5e-6 of before, except 1.4e-4
-on the one case whose optimal range is 0.35 wide).
+presses, side pushes and residuals are non-negative columns, so on a degenerate optimum the
+returned point can move within the optimal set (80 reference cases: scores within 5e-6 of before,
+except 1.4e-4 and 4.4e-4 on the one case whose optimal range is 0.35 wide).
 
 **Components and the press-only certificate.** Bricks that touch neither through studs nor sides
 (the ground is fixed, not a node) form independent LPs (:attr:`StabilityModel.component`), solved
@@ -76,10 +84,10 @@ from functools import cache, partial
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import nnls
-from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, shortest_path
 from scipy.sparse.linalg import splu
 
-from brickfield.lego.grid import Occupancy
+from brickfield.lego.grid import CellMap, Occupancy, side_contacts, stud_connections
 
 # Row layout of each brick's five balance equations.
 FX, FY, FZ, TAU1, TAU2 = range(5)
@@ -92,6 +100,7 @@ _EIGHTHS_4 = ((0, -2), (-2, 0), (0, 2), (2, 0))
 _EIGHTHS_3 = ((1, -1), (-2, 0), (1, 1))
 _OFFSETS_4 = np.array(_EIGHTHS_4) / 8.0
 _OFFSETS_3 = np.array(_EIGHTHS_3) / 8.0
+_OFFSETS_34 = np.concatenate([_OFFSETS_3, _OFFSETS_4])  # row p (3 points) or 3 + p (4 points)
 
 
 @dataclass(frozen=True)
@@ -137,23 +146,36 @@ class LinearProgram:
     def n_eq(self) -> int:
         return int(self.b_eq.size)
 
-    def matrix(self, bound_rows: bool = False) -> sp.csc_matrix:
-        """``A``; with ``bound_rows`` also ``-x_j <= 0`` for every non-negative variable (for conic
-        solvers that have no variable bounds)."""
+    def csc(self, bound_rows: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+        """``A`` in compressed sparse column form ``(data, indices, indptr, shape)``, duplicates
+        summed (in input order) and rows sorted; with ``bound_rows`` also ``-x_j <= 0`` for every
+        non-negative variable (for conic solvers that have no variable bounds)."""
         rows, cols, vals = self.rows, self.cols, self.vals
         n_rows = self.n_eq + self.n_ub
         if bound_rows:
             nonneg = np.flatnonzero(self.lower == 0.0)
             rows = np.concatenate([rows, n_rows + np.arange(nonneg.size)])
             cols = np.concatenate([cols, nonneg])
-            vals = np.concatenate([vals, -np.ones(nonneg.size)])
+            vals = np.concatenate([vals, np.full(nonneg.size, -1.0)])
             n_rows += nonneg.size
-        a = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, self.n_vars))  # sums the duplicates
+        key = cols * n_rows + rows
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if key.size else order
+        data = np.add.reduceat(vals[order], start) if key.size else vals
         # A side push enters its bricks' top-face rows as 0.5 - arm/(2 arm): drop such round-off
         # (every true coefficient is >= 1e-3).
-        a.data[np.abs(a.data) < 1e-12] = 0.0
-        a.eliminate_zeros()
-        return a
+        keep = np.abs(data) >= 1e-12
+        key = key[start[keep]]
+        col, row = np.divmod(key, n_rows)
+        indptr = np.zeros(self.n_vars + 1, dtype=np.int64)
+        np.cumsum(np.bincount(col, minlength=self.n_vars), out=indptr[1:])
+        return data[keep], row, indptr, (n_rows, self.n_vars)
+
+    def matrix(self, bound_rows: bool = False) -> sp.csc_matrix:
+        """``A`` as a scipy matrix (see :meth:`csc`)."""
+        data, indices, indptr, shape = self.csc(bound_rows)
+        return sp.csc_matrix((data, indices, indptr), shape=shape)
 
 
 @dataclass
@@ -261,22 +283,18 @@ class StabilityModel:
         """
         if self._lp_rows is None:
             n, t = self.n_bricks, self.n_trees
-            knob = np.zeros(self.n_vars, dtype=bool)
-            knob[self.blocks["knob_x"]] = knob[self.blocks["knob_y"]] = True
             rows, cols, vals = self.rows, self.cols, self.vals
-            eq = (rows < self.n_eq) & ~knob[cols]
+            kx = self.blocks["knob_x"].start
+            eq = (rows < self.n_eq) & ((cols < kx) | (cols >= self.blocks["knob_y"].stop))
             brick, kind = np.divmod(rows[eq], N_EQ)
             c, v = cols[eq], vals[eq]
             fz = kind == FZ
-            out_r, out_c, out_v = [brick[fz]], [c[fz]], [v[fz]]
-            w = self._face_weights()
-            for axis in (0, 1):
-                for face in (0, 1):  # bottom, top
-                    tree = self.face_tree[face * n + brick]
-                    keep = (w[kind, axis, face] != 0.0) & (tree >= 0)
-                    out_r.append(n + axis * t + tree[keep])
-                    out_c.append(c[keep])
-                    out_v.append(v[keep] * w[kind[keep], axis, face])
+            hz = np.flatnonzero(~fz)  # Fx, Fy, tau1, tau2: each goes to its bottom and top face row
+            hb, hk = brick[hz], kind[hz]
+            w = self._face_weights()[hk, _AXIS[hk]]  # (H, 2): bottom, top
+            tree = np.stack([self.face_tree[hb], self.face_tree[n + hb]], axis=1)
+            keep = tree >= 0
+            proj_r = (n + _AXIS[hk] * t)[:, None] + tree
             n_proj = n + 2 * t
             ub = rows >= self.n_eq
             faces = np.flatnonzero(self.face_tree >= 0)
@@ -285,8 +303,9 @@ class StabilityModel:
             rhs = np.zeros(n_proj)
             rhs[:n] = self.eq_rhs[FZ::N_EQ]  # only Fz has a right-hand side (the weight)
             self._lp_rows = (
-                np.concatenate([*out_r, n_proj + rows[ub] - self.n_eq]), np.concatenate([*out_c, cols[ub]]),
-                np.concatenate([*out_v, vals[ub]]), rhs,
+                np.concatenate([brick[fz], proj_r[keep], n_proj + rows[ub] - self.n_eq]),
+                np.concatenate([c[fz], np.broadcast_to(c[hz, None], keep.shape)[keep], cols[ub]]),
+                np.concatenate([v[fz], (v[hz, None] * w)[keep], vals[ub]]), rhs,
                 np.concatenate([np.arange(n), tree_brick, tree_brick, self.point_upper]))
         return self._lp_rows
 
@@ -305,9 +324,14 @@ class StabilityModel:
         rows, cols, vals, rhs, row_brick = self._projected_rows()
         n_proj = rhs.size
         col_keep = self.lp_columns if bricks is None else self.lp_columns & bricks[self.var_brick]
-        row_keep = np.ones(row_brick.size, dtype=bool) if bricks is None else bricks[row_brick]
         columns = np.flatnonzero(col_keep)
         col_new = np.cumsum(col_keep) - 1
+        if bricks is None:  # every row
+            sel = col_keep[cols]
+            return LinearProgram(cost=self.cost[columns], b_eq=rhs, lower=self.lower_bounds[columns],
+                                 n_ub=row_brick.size - n_proj, rows=rows[sel], cols=col_new[cols[sel]],
+                                 vals=vals[sel], columns=columns)
+        row_keep = bricks[row_brick]
         row_new = np.cumsum(row_keep) - 1
         sel = col_keep[cols] & row_keep[rows]
         return LinearProgram(cost=self.cost[columns], b_eq=rhs[row_keep[:n_proj]],
@@ -405,39 +429,6 @@ class StabilityModel:
         }
 
 
-def _cells(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Expand bricks into their cells: (brick index, x, y, z) per cell, brick-major, x-major."""
-    h, w = arr[:, 0], arr[:, 1]
-    area = h * w
-    bid = np.repeat(np.arange(arr.shape[0]), area)
-    start = np.cumsum(area) - area
-    local = np.arange(bid.size) - start[bid]
-    cx = arr[bid, 2] + local // w[bid]
-    cy = arr[bid, 3] + local % w[bid]
-    return bid, cx, cy, arr[bid, 4]
-
-
-def _side_pairs(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique (axis, minus brick, plus brick) for cells of different bricks touching in one layer.
-
-    All faces between the same two bricks along one axis act identically (same direction and
-    height; torsion about z is not modelled), so one push variable per brick pair is exact and
-    removes a large degenerate direction from the LP.
-    """
-    keys = []
-    for axis in (0, 1):
-        a = owner[:-1] if axis == 0 else owner[:, :-1]
-        b = owner[1:] if axis == 0 else owner[:, 1:]
-        m = (a >= 0) & (b >= 0) & (a != b)
-        keys.append(np.stack([np.full(int(m.sum()), axis), a[m], b[m]], axis=1))
-    key = np.concatenate(keys).astype(np.int64).reshape(-1, 3)
-    span = int(owner.max()) + 1 if owner.size else 1
-    flat = np.unique((key[:, 0] * span + key[:, 1]) * span + key[:, 2])  # sorted by (axis, minus, plus)
-    rest, plus = np.divmod(flat, span)
-    axis, minus = np.divmod(rest, span)
-    return axis, minus, plus
-
-
 @cache
 def _hull_mask(n_offsets: int, nx: int, ny: int) -> np.ndarray:
     """(nx, ny, n_offsets) bool: which contact points of an nx x ny block of cells (pattern with
@@ -463,6 +454,26 @@ def _hull_mask(n_offsets: int, nx: int, ny: int) -> np.ndarray:
     return mask
 
 
+#: Shared-rectangle sides covered by the flat hull table (library bricks are at most 8 long).
+_HULL_SIDE = 8
+
+
+@cache
+def _hull_table() -> tuple[np.ndarray, np.ndarray]:
+    """Every ``_hull_mask`` with sides up to ``_HULL_SIDE`` flattened into one array, and where
+    each starts in it: ``start[n_offsets - 3, nx - 1, ny - 1]``."""
+    start = np.zeros((2, _HULL_SIDE, _HULL_SIDE), dtype=np.int64)
+    parts: list[np.ndarray] = []
+    offset = 0
+    for pattern in (3, 4):
+        for nx in range(1, _HULL_SIDE + 1):
+            for ny in range(1, _HULL_SIDE + 1):
+                start[pattern - 3, nx - 1, ny - 1] = offset
+                parts.append(_hull_mask(pattern, nx, ny).reshape(-1))
+                offset += parts[-1].size
+    return np.concatenate(parts), start
+
+
 def _hull_points(conn_pair: np.ndarray, conn_cell: np.ndarray, n_pairs: int, n_pts: np.ndarray,
                  p_conn: np.ndarray, p_local: np.ndarray) -> np.ndarray:
     """Per contact point: is it a vertex of the convex hull of its brick pair's contact points?
@@ -482,12 +493,15 @@ def _hull_points(conn_pair: np.ndarray, conn_cell: np.ndarray, n_pairs: int, n_p
     np.maximum.at(hi_x, conn_pair, cx)
     np.maximum.at(hi_y, conn_pair, cy)
     pair = conn_pair[p_conn]
-    i = cx[p_conn] - lo_x[pair]
-    j = cy[p_conn] - lo_y[pair]
+    i = (cx - lo_x[conn_pair])[p_conn]
+    j = (cy - lo_y[conn_pair])[p_conn]
     nx = (hi_x - lo_x + 1)[pair]
     ny = (hi_y - lo_y + 1)[pair]
     pattern = n_pts[p_conn]
-    span = int(max(nx.max(), ny.max())) + 1
+    if max(int(nx.max()), int(ny.max())) <= _HULL_SIDE:
+        table, start = _hull_table()
+        return table[start[pattern - 3, nx - 1, ny - 1] + (i * ny + j) * pattern + p_local]
+    span = int(max(nx.max(), ny.max())) + 1  # larger than any library brick: one table per shape
     keys, inverse = np.unique((pattern * span + nx) * span + ny, return_inverse=True)
     keep = np.zeros(p_conn.size, dtype=bool)
     for k, key in enumerate(keys.tolist()):
@@ -515,15 +529,15 @@ def _forest(n_nodes: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.
             v = parent[v]
         return v
 
-    in_forest = np.zeros(a.size, dtype=bool)
-    for e, (u, v) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+    kept = []
+    for u, v in zip(a.tolist(), b.tolist(), strict=True):
         ru, rv = find(u), find(v)
         if ru != rv:
             parent[max(ru, rv)] = min(ru, rv)  # the root is the smallest node of its tree
-            in_forest[e] = True
-    roots = [find(v) for v in range(n_nodes)]
+        kept.append(ru != rv)
     number: dict[int, int] = {}
-    return in_forest, np.array([number.setdefault(r, len(number)) for r in roots], dtype=np.int64)
+    label = [number.setdefault(find(v), len(number)) for v in range(n_nodes)]
+    return np.array(kept, dtype=bool), np.array(label, dtype=np.int64)
 
 
 def _horizontal_basis(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_minus: np.ndarray,
@@ -540,119 +554,154 @@ def _horizontal_basis(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, si
     return knob_keep, tree_id[side_minus] != tree_id[side_plus], tree_id
 
 
-def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy, c: ModelConstants) -> StabilityModel:
+def _tree_hops(face_tree: np.ndarray, n: int) -> np.ndarray:
+    """Per brick: hops(bottom-face tree) + hops(top-face tree), where hops counts the bricks on a
+    shortest chain of bricks from a tree to the ground's tree (each brick links the trees of its two
+    faces); ``inf`` where there is no chain."""
+    bottom, top = face_tree[:n] + 1, face_tree[n:] + 1  # node 0: the ground's tree
+    n_nodes = int(face_tree.max()) + 2 if n else 1
+    if n > 600:
+        graph = sp.csr_matrix((np.ones(n), (bottom, top)), shape=(n_nodes, n_nodes))
+        hops = shortest_path(graph, directed=False, unweighted=True, indices=0)
+    else:
+        adjacent: list[list[int]] = [[] for _ in range(n_nodes)]
+        for u, v in zip(bottom.tolist(), top.tolist(), strict=True):
+            adjacent[u].append(v)
+            adjacent[v].append(u)
+        hop = [-1] * n_nodes
+        hop[0] = 0
+        frontier = [0]
+        while frontier:
+            nxt = []
+            for u in frontier:
+                for v in adjacent[u]:
+                    if hop[v] < 0:
+                        hop[v] = hop[u] + 1
+                        nxt.append(v)
+            frontier = nxt
+        hops = np.array(hop, dtype=float)
+        hops[hops < 0] = np.inf
+    return hops[bottom] + hops[top]
+
+
+def _knob_pairs(conn_lower: np.ndarray, conn_upper: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Distinct (lower, upper) pairs of the connections sorted by (lower, upper), and the pair of
+    every connection."""
+    key = (conn_lower + 1) * (n + 1) + conn_upper
+    if n < 256:  # a mark table beats sorting
+        mark = np.zeros((n + 1) * (n + 1), dtype=bool)
+        mark[key] = True
+        pair_key = np.flatnonzero(mark)
+        conn_pair = np.searchsorted(pair_key, key)
+    else:
+        pair_key, conn_pair = np.unique(key, return_inverse=True)
+    knob_lower, knob_upper = np.divmod(pair_key, n + 1)
+    return knob_lower - 1, knob_upper, pair_key.size, conn_pair.reshape(-1)
+
+
+# Axis (0 = x, 1 = y) of the horizontal balance rows (Fz: unused).
+_AXIS = np.array([0, 1, 0, 1, 0])
+# Row kinds of the vertical point triplets: press then pull, each on (Fz, tau1, tau2).
+_POINT_KINDS = np.array([FZ, TAU1, TAU2, FZ, TAU1, TAU2])[:, None]
+# Row kinds of the knob triplets (columns knob_x, knob_y, knob_x, knob_y).
+_KNOB_KINDS = np.array([FX, FY, TAU2, TAU1])[:, None]
+# Signs of the press entries (Fz, tau1, tau2) = sign * (1, dy, -dx), for the lower / upper brick.
+_PRESS_SIGNS = (np.array([[-1.0], [-1.0], [1.0]]), np.array([[1.0], [1.0], [-1.0]]))
+
+
+def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | CellMap,
+                c: ModelConstants) -> StabilityModel:
     """Assemble the LP for bricks ``arr`` ((N, 5) h, w, x, y, z) without collisions.
 
-    ``occ`` must be the occupancy of the same bricks (it provides the neighbour lookups) and every
-    brick must lie inside its grid. Cost is O(total stud cells) numpy work, no per-variable loops.
+    ``occ`` must be the occupancy (dense or :class:`~brickfield.lego.grid.CellMap`) of the same
+    bricks (it provides the neighbour lookups) and every brick must lie inside its grid. Cost is
+    O(total stud cells) numpy work with a fixed number of numpy calls, no per-variable loops.
     """
     n = arr.shape[0]
-    owner = occ.owner
-    h, w = arr[:, 0], arr[:, 1]
-    ctr_x = arr[:, 2] + (h - 1) / 2.0
-    ctr_y = arr[:, 3] + (w - 1) / 2.0
-    one_wide = np.minimum(h, w) < 2
+    center = arr[:, 2:4] + (arr[:, :2] - 1) / 2.0
+    ctr_x, ctr_y = center[:, 0], center[:, 1]
+    one_wide = arr[:, :2].min(axis=1) < 2
     arm = c.brick_height / (2.0 * c.stud_pitch)  # horizontal forces act at +-H/2, in studs
 
-    # --- stud connections: cells with an occupied cell above, plus every layer-0 cell -------------
-    bid, cx, cy, cz = _cells(arr)
-    above = np.full(bid.size, -1, dtype=np.int64)
-    inside = cz + 1 < owner.shape[2]
-    above[inside] = owner[cx[inside], cy[inside], cz[inside] + 1]
-    up = above >= 0
-    ground = cz == 0
-    conn_upper = np.concatenate([above[up], bid[ground]])
-    conn_lower = np.concatenate([bid[up], np.full(int(ground.sum()), -1, dtype=np.int64)])
-    conn_cell = np.stack([np.concatenate([cx[up], cx[ground]]), np.concatenate([cy[up], cy[ground]]),
-                          np.concatenate([cz[up] + 1, cz[ground]])], axis=1)
-
-    # --- contact points: 4 per connection under a 1-wide brick, else 3 ---------------------------
-    n_pts = np.where(one_wide[conn_upper], 4, 3)
+    # --- stud connections and their contact points: 4 under a 1-wide brick, else 3 ---------------
+    conn_upper, conn_lower, conn_cell = stud_connections(arr, occ)
+    four = one_wide[conn_upper]
+    n_pts = np.where(four, 4, 3)
     p_conn = np.repeat(np.arange(conn_upper.size), n_pts)
-    p_local = np.arange(p_conn.size) - (np.cumsum(n_pts) - n_pts)[p_conn]
-    offs = np.where((n_pts[p_conn] == 4)[:, None], _OFFSETS_4[np.minimum(p_local, 3)],
-                    _OFFSETS_3[np.minimum(p_local, 2)])
-    point_xy = conn_cell[p_conn, :2] + offs
+    n_p = p_conn.size
+    p_local = np.arange(n_p) - (np.cumsum(n_pts) - n_pts)[p_conn]
+    point_xy = conn_cell[p_conn, :2] + _OFFSETS_34[p_local + 3 * four[p_conn]]
     p_up = conn_upper[p_conn]
     p_lo = conn_lower[p_conn]
-    n_p = p_conn.size
 
-    side_axis, side_minus, side_plus = _side_pairs(owner)
-    pair_key, conn_pair = np.unique((conn_lower + 1) * (n + 1) + conn_upper, return_inverse=True)
-    knob_lower, knob_upper = np.divmod(pair_key, n + 1)  # sorted by (lower, upper)
-    knob_lower -= 1
-    mp_brick = np.unique(p_up)
+    side_axis, side_minus, side_plus = side_contacts(occ)
+    knob_lower, knob_upper, n_pairs, conn_pair = _knob_pairs(conn_lower, conn_upper, n)
+    has_points = np.zeros(n, dtype=bool)
+    has_points[p_up] = True
+    mp_brick = np.flatnonzero(has_points)
 
-    sizes = {"pull": n_p, "press": n_p, "knob_x": knob_lower.size, "knob_y": knob_lower.size,
-             "side": side_plus.size, "max_pull": mp_brick.size, "res_pos": N_EQ * n, "res_neg": N_EQ * n}
+    sizes = {"pull": n_p, "press": n_p, "knob_x": n_pairs, "knob_y": n_pairs, "side": side_plus.size,
+             "max_pull": mp_brick.size, "res_pos": N_EQ * n, "res_neg": N_EQ * n}
     blocks: dict[str, slice] = {}
     off = 0
     for name, size in sizes.items():
         blocks[name] = slice(off, off + size)
         off += size
     n_vars = off
+    n_eq = N_EQ * n
+    pull0, press0, kx0, ky0 = (blocks[k].start for k in ("pull", "press", "knob_x", "knob_y"))
 
-    def col(name: str) -> np.ndarray:
-        return np.arange(blocks[name].start, blocks[name].stop)
-
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-
-    def add(brick: np.ndarray, eq: int, colidx: np.ndarray, val: np.ndarray) -> None:
-        keep = brick >= 0  # -1 = the ground, which has no balance equations
-        rows.append(N_EQ * brick[keep] + eq)
-        cols.append(colidx[keep])
-        vals.append(val[keep])
+    # Triplets, in blocks of (rows, cols, vals).
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # Vertical points. Fz at lever (dx, dy) from the centre gives tau1 = dy*Fz, tau2 = -dx*Fz.
     # The upper brick receives (press - pull), the lower one (pull - press).
-    col_f, col_n = col("pull"), col("press")
-    ones = np.ones(n_p)
-    for brick, sign in ((p_up, 1.0), (p_lo, -1.0)):
-        safe = np.maximum(brick, 0)
-        dx = point_xy[:, 0] - ctr_x[safe]
-        dy = point_xy[:, 1] - ctr_y[safe]
-        for cidx, s in ((col_n, sign), (col_f, -sign)):
-            add(brick, FZ, cidx, s * ones)
-            add(brick, TAU1, cidx, s * dy)
-            add(brick, TAU2, cidx, -s * dx)
+    point_cols = np.array([press0] * 3 + [pull0] * 3)[:, None]
+    pts = np.arange(n_p)
+    for pts_b, sign in ((pts, 1.0), (np.flatnonzero(p_lo >= 0), -1.0)):
+        b = (p_up if sign > 0 else p_lo)[pts_b]
+        xy = point_xy[pts_b]
+        # press: sign * (1, dy, -dx), pull: the negative (multiplying by +-1 is exact)
+        press = np.stack([np.ones(b.size), xy[:, 1] - ctr_y[b], xy[:, 0] - ctr_x[b]]) * _PRESS_SIGNS[sign > 0]
+        parts.append((N_EQ * b + _POINT_KINDS, point_cols + pts_b, np.concatenate([press, -press])))
 
     # Knob force (kx, ky) acts on the lower brick at its top face (+arm) and, reversed, on the
     # upper brick at its bottom face (-arm); both therefore get the same torque.
-    col_kx, col_ky = col("knob_x"), col("knob_y")
-    k_ones = np.ones(col_kx.size)
-    for brick, sign in ((knob_lower, 1.0), (knob_upper, -1.0)):
-        add(brick, FX, col_kx, sign * k_ones)
-        add(brick, FY, col_ky, sign * k_ones)
-        add(brick, TAU2, col_kx, arm * k_ones)
-        add(brick, TAU1, col_ky, -arm * k_ones)
+    knob_cols = np.array([kx0, ky0, kx0, ky0])[:, None]
+    pairs = np.arange(n_pairs)
+    inner = np.flatnonzero(knob_lower >= 0)
+    for pairs_b, brick, sign in ((inner, knob_lower, 1.0), (pairs, knob_upper, -1.0)):
+        vals = np.array([sign, sign, arm, -arm])[:, None]
+        parts.append((N_EQ * brick[pairs_b] + _KNOB_KINDS, knob_cols + pairs_b,
+                      np.repeat(vals, pairs_b.size, 1)))
 
-    # Side pushes act at the bottom of the layer (-arm): +s on side_plus, -s on side_minus.
-    col_s = col("side")
-    is_x = side_axis == 0
-    s_ones = np.ones(col_s.size)
-    for brick, sign in ((side_plus, 1.0), (side_minus, -1.0)):
-        bx = np.where(is_x, brick, -1)
-        by = np.where(is_x, -1, brick)
-        add(bx, FX, col_s, sign * s_ones)
-        add(bx, TAU2, col_s, -sign * arm * s_ones)
-        add(by, FY, col_s, sign * s_ones)
-        add(by, TAU1, col_s, sign * arm * s_ones)
+    # Side pushes act at the bottom of the layer (-arm): +s on side_plus, -s on side_minus. Sorted by
+    # axis (x first); per brick role the entries go Fx, tau2 over the x pairs, then Fy, tau1 over y.
+    if side_plus.size:
+        is_x = side_axis == 0
+        n_x = int(np.count_nonzero(is_x))
+        kinds = np.where(is_x, np.array([[FX], [TAU2]]), np.array([[FY], [TAU1]]))
+        lever = np.where(is_x, np.array([[1.0], [-arm]]), np.array([[1.0], [arm]]))
+        side_rows = np.stack([N_EQ * side_plus + kinds, N_EQ * side_minus + kinds])  # (role, kind, pair)
+        side_vals = np.stack([lever, -lever])
+        side_cols = np.broadcast_to(blocks["side"].start + np.arange(side_plus.size), side_rows.shape)
+        parts.append(tuple(np.concatenate([a[:, :, :n_x].reshape(2, -1), a[:, :, n_x:].reshape(2, -1)],
+                                          axis=1) for a in (side_rows, side_cols, side_vals)))
 
     # Residuals: A x - r_pos + r_neg = rhs, so r_pos - r_neg is the imbalance.
-    n_eq = N_EQ * n
     eq_rows = np.arange(n_eq)
-    rows += [eq_rows, eq_rows]
-    cols += [col("res_pos"), col("res_neg")]
-    vals += [-np.ones(n_eq), np.ones(n_eq)]
+    res0 = blocks["res_pos"].start
+    parts.append((np.concatenate([eq_rows, eq_rows]), np.arange(res0, res0 + 2 * n_eq),
+                  np.repeat([-1.0, 1.0], n_eq)))
 
     # pull_k - max_pull_b <= 0
-    mp_index = np.full(n, -1, dtype=np.int64)
-    mp_index[mp_brick] = np.arange(mp_brick.size)
-    rows += [n_eq + np.arange(n_p), n_eq + np.arange(n_p)]
-    cols += [col_f, blocks["max_pull"].start + mp_index[p_up]]
-    vals += [ones, -ones]
+    mp_index = np.cumsum(has_points) - 1
+    parts.append((np.concatenate([n_eq + pts, n_eq + pts]),
+                  np.concatenate([pull0 + pts, blocks["max_pull"].start + mp_index[p_up]]),
+                  np.repeat([1.0, -1.0], n_p)))
+    rows = np.concatenate([p[0].reshape(-1) for p in parts])
+    cols = np.concatenate([p[1].reshape(-1) for p in parts])
+    vals = np.concatenate([p[2].reshape(-1) for p in parts])
 
     eq_rhs = np.zeros(n_eq)
     # Weight is uniform over the footprint, so its torque about the centre is zero: only Fz sees it.
@@ -661,37 +710,38 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy, c: ModelCon
     cost = np.zeros(n_vars)
     cost[blocks["pull"]] = c.beta
     cost[blocks["max_pull"]] = c.alpha
-    res_cost = np.tile(np.array([1.0, 1.0, 1.0, c.stud_pitch, c.stud_pitch]), n)
-    cost[blocks["res_pos"]] = res_cost
-    cost[blocks["res_neg"]] = res_cost
+    cost[res0:].reshape(2 * n, N_EQ)[:] = (1.0, 1.0, 1.0, c.stud_pitch, c.stud_pitch)
 
     lower = np.zeros(n_vars)
-    lower[blocks["knob_x"]] = -np.inf
-    lower[blocks["knob_y"]] = -np.inf
+    lower[kx0:blocks["knob_y"].stop] = -np.inf
 
     # --- redundant columns (module docstring) and independent components -------------------------
     knob_keep, side_keep, node_tree = _horizontal_basis(n, knob_lower, knob_upper, side_minus, side_plus)
     lp_columns = np.ones(n_vars, dtype=bool)
-    lp_columns[blocks["press"]] = _hull_points(conn_pair, conn_cell, pair_key.size, n_pts, p_conn, p_local)
-    lp_columns[blocks["knob_x"]] = False  # eliminated: see StabilityModel.linear_program
-    lp_columns[blocks["knob_y"]] = False
+    lp_columns[blocks["press"]] = _hull_points(conn_pair, conn_cell, n_pairs, n_pts, p_conn, p_local)
+    lp_columns[kx0:blocks["knob_y"].stop] = False  # eliminated: see StabilityModel.linear_program
     lp_columns[blocks["side"]] = side_keep
-    # Trees of face nodes, renumbered without the ground's tree (which has no equation): -1.
-    grounded = node_tree == node_tree[2 * n]
-    _, face_tree = np.unique(np.where(grounded, -1, node_tree)[: 2 * n], return_inverse=True)
-    face_tree = face_tree.reshape(-1) - (1 if grounded[: 2 * n].any() else 0)
-    brick_ids = np.arange(n)
-    var_brick = np.concatenate([p_up, p_up, knob_upper, knob_upper, side_plus, mp_brick,
-                                np.repeat(brick_ids, N_EQ), np.repeat(brick_ids, N_EQ)])
+    # Trees of face nodes, renumbered without the ground's tree (which has no equation): -1. Labels
+    # are numbered by smallest node, so dropping the ground's label shifts the larger ones by one.
+    ground_tree = node_tree[2 * n]
+    face_tree = node_tree[: 2 * n]
+    face_tree = np.where(face_tree == ground_tree, -1, face_tree - (face_tree > ground_tree))
+    # Horizontal force residuals that chains of torque residuals undercut (module docstring).
+    undercut = _tree_hops(face_tree, n) * (c.stud_pitch * 2.0 * arm) < 2.0
+    for kind in (FX, FY):
+        lp_columns[res0 + N_EQ * np.flatnonzero(undercut) + kind] = False
+        lp_columns[res0 + n_eq + N_EQ * np.flatnonzero(undercut) + kind] = False
+    brick_res = np.repeat(np.arange(n), N_EQ)
+    var_brick = np.concatenate([p_up, p_up, knob_upper, knob_upper, side_plus, mp_brick, brick_res,
+                                brick_res])
     solid = knob_lower >= 0
     component = _forest(n, np.concatenate([knob_lower[solid], side_minus]),
                         np.concatenate([knob_upper[solid], side_plus]))[1]
 
     return StabilityModel(
-        n_bricks=n, blocks=blocks, cost=cost, rows=np.concatenate(rows), cols=np.concatenate(cols),
-        vals=np.concatenate(vals), n_eq=n_eq, n_ub=n_p, eq_rhs=eq_rhs, lower_bounds=lower,
-        force_unit=c.force_unit, stud_pitch=c.stud_pitch, alpha=c.alpha, beta=c.beta,
-        brick_center=np.stack([ctr_x, ctr_y], axis=1), brick_z=arr[:, 4].copy(), component=component,
+        n_bricks=n, blocks=blocks, cost=cost, rows=rows, cols=cols, vals=vals, n_eq=n_eq, n_ub=n_p,
+        eq_rhs=eq_rhs, lower_bounds=lower, force_unit=c.force_unit, stud_pitch=c.stud_pitch, alpha=c.alpha,
+        beta=c.beta, brick_center=center, brick_z=arr[:, 4].copy(), component=component,
         point_upper=p_up, point_lower=p_lo, point_xy=point_xy,
         conn_upper=conn_upper, conn_lower=conn_lower, conn_cell=conn_cell,
         knob_upper=knob_upper, knob_lower=knob_lower,
