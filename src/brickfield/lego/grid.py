@@ -3,8 +3,8 @@ stud connections and side contacts).
 
 Only cells inside the world grid are recorded; out-of-bounds bricks are a separate check. Building the
 grid costs O(total footprint); every query below is vectorised over it. Small structures (fewer than
-``_SMALL`` bricks, e.g. every BrickGPT reference case) can use :class:`CellMap` instead, a dict of
-the occupied cells: no world-sized arrays, and the relations come from plain loops over the cells.
+``SMALL_STRUCTURE`` bricks, e.g. every BrickGPT reference case) can use :func:`layer_contacts`
+instead: rectangle tests between the bricks of one layer and of adjacent layers, no grid at all.
 """
 
 from __future__ import annotations
@@ -36,63 +36,63 @@ class Occupancy:
 
 
 @dataclass(frozen=True)
-class CellMap:
-    """Sparse :class:`Occupancy` of a structure whose bricks all lie inside the world.
+class LayerContacts:
+    """Relations between the footprints of a small structure's bricks (all inside the world), from
+    rectangle tests between the bricks of one layer and of adjacent layers: no cell grid.
 
-    ``owner`` maps the packed cell key ``(x * dims[1] + y) * dims[2] + z`` of every occupied cell to
-    the first brick occupying it; ``colliding`` and ``collision_pairs`` as in :class:`Occupancy`;
-    ``bricks`` holds (h, w, x, y, z) per brick as Python ints.
+    ``overlapping[i]``: brick i shares a cell with another brick (a collision, either way round).
+    ``floating[i]``: BrickGPT's floating test (as :func:`floating_mask`). ``stacked``: one
+    ``(lower, upper, x0, y0, nx, ny)`` per brick pair with overlapping footprints in adjacent
+    layers and per layer-0 brick (``lower = -1``, the ground): the shared cells are
+    ``[x0, x0 + nx) x [y0, y0 + ny)``; sorted. ``touching``: ``(axis, minus, plus)`` arrays as
+    :func:`side_contacts` returns them.
     """
 
-    owner: dict[int, int]
-    colliding: np.ndarray
-    collision_pairs: tuple[tuple[int, int], ...]
-    dims: tuple[int, int, int]
-    bricks: list[tuple[int, int, int, int, int]]
+    overlapping: np.ndarray
+    floating: np.ndarray
+    stacked: list[tuple[int, int, int, int, int, int]]
+    touching: tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def cell_map(structure: Structure) -> CellMap:
-    """:class:`CellMap` of ``structure`` (same ownership and collision rules as :func:`occupancy`).
-    Every brick must lie inside the world (``Brick.in_bounds``)."""
-    dims = structure.world_dim
-    sy, sz = dims[1] * dims[2], dims[2]
-    bricks = [(b.h, b.w, b.x, b.y, b.z) for b in structure.bricks]
-    owner: dict[int, int] = {}
-    colliding = np.zeros(len(bricks), dtype=bool)
-    pairs: list[tuple[int, int]] = []
-    for i, (h, w, x, y, z) in enumerate(bricks):
-        taken: set[int] = set()
-        for cx in range(x, x + h):
-            key = cx * sy + y * sz + z
-            for k in range(key, key + w * sz, sz):
-                j = owner.setdefault(k, i)
-                if j != i:
-                    taken.add(j)
-        if taken:
-            colliding[i] = True
-            pairs.extend((j, i) for j in sorted(taken))
-    return CellMap(owner, colliding, tuple(pairs), dims, bricks)
-
-
-def floating_cells(cm: CellMap) -> np.ndarray:
-    """:func:`floating_mask` of the structure behind ``cm``."""
-    owner, (_, dy, dz) = cm.owner, cm.dims
-    sy = dy * dz
-    out = np.zeros(len(cm.bricks), dtype=bool)
-    for i, (h, w, x, y, z) in enumerate(cm.bricks):
-        if z == 0:
-            continue
-        touched = False
-        for cx in range(x, x + h):
-            key = cx * sy + y * dz + z
-            for k in range(key, key + w * dz, dz):
-                if k - 1 in owner or (z + 1 < dz and k + 1 in owner):
-                    touched = True
-                    break
-            if touched:
-                break
-        out[i] = not touched
-    return out
+def layer_contacts(bricks: list[tuple[int, ...]]) -> LayerContacts:
+    """:class:`LayerContacts` of bricks given as (h, w, x, y, z) tuples."""
+    layers: dict[int, list[int]] = {}
+    for i, b in enumerate(bricks):
+        layers.setdefault(b[4], []).append(i)
+    n = len(bricks)
+    overlapping = [False] * n
+    supported = [False] * n  # a brick directly below or above
+    stacked: list[tuple[int, int, int, int, int, int]] = []
+    touching: list[tuple[int, int, int]] = []
+    for z, ids in layers.items():
+        below = layers.get(z - 1, ())
+        for k, i in enumerate(ids):
+            h, w, x, y, _ = bricks[i]
+            x1, y1 = x + h, y + w
+            if z == 0:
+                stacked.append((-1, i, x, y, h, w))
+            for j in below:
+                hj, wj, xj, yj, _ = bricks[j]
+                ax, bx = max(x, xj), min(x1, xj + hj)
+                ay, by = max(y, yj), min(y1, yj + wj)
+                if ax < bx and ay < by:
+                    stacked.append((j, i, ax, ay, bx - ax, by - ay))
+                    supported[i] = supported[j] = True
+            for j in ids[k + 1:]:
+                hj, wj, xj, yj, _ = bricks[j]
+                x_in = max(x, xj) < min(x1, xj + hj)
+                y_in = max(y, yj) < min(y1, yj + wj)
+                if x_in and y_in:
+                    overlapping[i] = overlapping[j] = True
+                elif y_in and (x1 == xj or xj + hj == x):
+                    touching.append((0, i, j) if x1 == xj else (0, j, i))
+                elif x_in and (y1 == yj or yj + wj == y):
+                    touching.append((1, i, j) if y1 == yj else (1, j, i))
+    stacked.sort()
+    side = np.array(sorted(touching), dtype=np.int64).reshape(-1, 3)
+    floating = [b[4] > 0 and not s for b, s in zip(bricks, supported, strict=True)]
+    return LayerContacts(np.array(overlapping, dtype=bool), np.array(floating, dtype=bool), stacked,
+                         (side[:, 0], side[:, 1], side[:, 2]))
 
 
 def _clipped_footprint(b, dims):
@@ -110,8 +110,8 @@ def _footprints(arr: np.ndarray, dims: tuple[int, int, int]) -> tuple[np.ndarray
     return x0, x1, y0, y1
 
 
-#: Below this many bricks the per-brick loops (and :class:`CellMap`) are faster than the vectorised
-#: versions over the dense grid.
+#: Below this many bricks the per-brick loops (and :func:`layer_contacts`) are faster than the
+#: vectorised versions over the dense grid.
 SMALL_STRUCTURE = 48
 _SMALL = SMALL_STRUCTURE
 
@@ -208,13 +208,11 @@ def floating_mask(structure: Structure, occ: Occupancy | None = None) -> np.ndar
     return out
 
 
-def stud_connections(arr: np.ndarray, occ: Occupancy | CellMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stud_connections(arr: np.ndarray, occ: Occupancy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every stud connection of bricks ``arr`` ((N, 5) h, w, x, y, z; no collisions, all inside the
     grid): ``(upper, lower, cell)`` with ``lower = -1`` for the ground and ``cell`` the (x, y, z) of
     the upper brick's stud cavity. Order: the cells with a brick above, brick by brick and x-major
     within a brick (as ``np.argwhere`` over each footprint), then the layer-0 cells in the same order."""
-    if isinstance(occ, CellMap):
-        return _stud_connections_cells(occ)
     owner = occ.owner
     h, w = arr[:, 0], arr[:, 1]
     area = h * w
@@ -237,54 +235,9 @@ def stud_connections(arr: np.ndarray, occ: Occupancy | CellMap) -> tuple[np.ndar
     return upper, lower, cell
 
 
-def _stud_connections_cells(cm: CellMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    owner, (_, dy, dz) = cm.owner, cm.dims
-    sy = dy * dz
-    upper: list[int] = []
-    lower: list[int] = []
-    cells: list[int] = []  # packed key of the upper brick's cavity cell
-    ground: list[int] = []
-    ground_cells: list[int] = []
-    for i, (h, w, x, y, z) in enumerate(cm.bricks):
-        top = z + 1 < dz
-        for cx in range(x, x + h):
-            key = cx * sy + y * dz + z
-            for k in range(key, key + w * dz, dz):
-                if top and (j := owner.get(k + 1)) is not None:
-                    upper.append(j)
-                    lower.append(i)
-                    cells.append(k + 1)
-        if z == 0:
-            ground += [i] * (h * w)
-            ground_cells += [cx * sy + cy * dz for cx in range(x, x + h) for cy in range(y, y + w)]
-    packed = np.array(cells + ground_cells, dtype=np.int64)
-    cell = np.empty((packed.size, 3), dtype=np.int64)
-    rest, cell[:, 2] = np.divmod(packed, dz)
-    cell[:, 0], cell[:, 1] = np.divmod(rest, dy)
-    return (np.array(upper + ground, dtype=np.int64), np.array(lower + [-1] * len(ground), dtype=np.int64),
-            cell)
-
-
-def side_contacts(occ: Occupancy | CellMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def side_contacts(occ: Occupancy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unique ``(axis, minus, plus)`` brick pairs with cells touching side by side in one layer
     (``minus`` on the lower side along ``axis``, 0 = x, 1 = y), sorted by (axis, minus, plus)."""
-    if isinstance(occ, CellMap):
-        owner, (dx, dy, dz) = occ.owner, occ.dims
-        sy = dy * dz
-        found: set[tuple[int, int, int]] = set()
-        for i, (h, w, x, y, z) in enumerate(occ.bricks):
-            if x + h < dx:  # the cells past the +x face
-                key = (x + h) * sy + y * dz + z
-                for k in range(key, key + w * dz, dz):
-                    if (j := owner.get(k)) is not None:
-                        found.add((0, i, j))
-            if y + w < dy:  # past the +y face
-                key = x * sy + (y + w) * dz + z
-                for k in range(key, key + h * sy, sy):
-                    if (j := owner.get(k)) is not None:
-                        found.add((1, i, j))
-        key3 = np.array(sorted(found), dtype=np.int64).reshape(-1, 3)
-        return key3[:, 0], key3[:, 1], key3[:, 2]
     owner = occ.owner
     keys = []
     for axis in (0, 1):

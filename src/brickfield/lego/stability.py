@@ -58,13 +58,13 @@ import numpy as np
 
 from brickfield.lego.grid import (
     SMALL_STRUCTURE,
-    CellMap,
+    LayerContacts,
     Occupancy,
-    cell_map,
-    floating_cells,
     floating_mask,
+    layer_contacts,
     occupancy,
 )
+from brickfield.lego.library import BRICK_TYPES
 from brickfield.lego.stability_model import (
     LinearProgram,
     ModelConstants,
@@ -164,7 +164,8 @@ class StabilityResult:
             component was held by press forces alone, ``""`` if nothing ran.
         seconds: wall time of the whole analysis (model build + solve + scoring).
         capacity: ``T`` in N.
-        x: raw solution vector in the model's scaled units (None if not solved).
+        x: raw solution vector in the model's scaled units (None if not solved). The knob forces,
+            which the LP eliminates, are recovered on first access (``StabilityModel.with_knob_forces``).
         model: the assembled LP with its variable index map (None if not built).
     """
 
@@ -180,8 +181,16 @@ class StabilityResult:
     solver: str
     seconds: float
     capacity: float
-    x: np.ndarray | None = None
     model: StabilityModel | None = field(default=None, repr=False)
+    _x: np.ndarray | None = field(default=None, repr=False)
+    _knobs_pending: bool = field(default=False, repr=False)
+
+    @property
+    def x(self) -> np.ndarray | None:
+        if self._knobs_pending and self.model is not None and self._x is not None:
+            self._x = self.model.with_knob_forces(self._x)
+            self._knobs_pending = False
+        return self._x
 
     @property
     def max_score(self) -> float:
@@ -338,20 +347,30 @@ def _solve(m: LinearProgram, cfg: StabilityConfig) -> _Solution:
 # analysis
 
 
-def _validate(structure: Structure, cfg: StabilityConfig) -> np.ndarray:
+#: Mass in kg of every library footprint, both orientations.
+_MASS_KG: dict[tuple[int, int], float] = {
+    dims: t.mass_kg for t in BRICK_TYPES for dims in ((t.short, t.long), (t.long, t.short))}
+
+
+def _validate(structure: Structure, cfg: StabilityConfig) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Masses (kg) and (h, w, x, y, z) of every brick, after the checks ``analyze_stability``
+    documents."""
     n = len(structure)
     if n > cfg.max_bricks:
         raise ValueError(f"structure has {n} bricks, over the stability limit of {cfg.max_bricks}")
-    masses = structure.masses()
-    bad = np.flatnonzero(~np.isfinite(masses))
-    if bad.size:
-        listed = ", ".join(f"#{i} {structure[int(i)].to_text()}" for i in bad[:5])
+    bricks = [(b.h, b.w, b.x, b.y, b.z) for b in structure.bricks]
+    masses = [_MASS_KG.get((b[0], b[1]), np.nan) for b in bricks]
+    bad = [i for i, m in enumerate(masses) if m != m]  # NaN
+    if bad:
+        listed = ", ".join(f"#{i} {structure[i].to_text()}" for i in bad[:5])
         raise ValueError(f"bricks not in the library (check the library first): {listed}")
-    out = [i for i, b in enumerate(structure.bricks) if not b.in_bounds(structure.world_dim)]
+    dx, dy, dz = structure.world_dim
+    out = [i for i, (h, w, x, y, z) in enumerate(bricks)
+           if not (x >= 0 and y >= 0 and 0 <= z < dz and x + h <= dx and y + w <= dy and h > 0 and w > 0)]
     if out:
         listed = ", ".join(f"#{i} {structure[i].to_text()}" for i in out[:5])
         raise ValueError(f"bricks outside the {structure.world_dim} world (check bounds first): {listed}")
-    return masses
+    return np.array(masses, dtype=float), bricks
 
 
 def _unsolved(n: int, status: str, floating: np.ndarray, kinds: list[str], cfg: StabilityConfig,
@@ -364,7 +383,7 @@ def _unsolved(n: int, status: str, floating: np.ndarray, kinds: list[str], cfg: 
         capacity=cfg.capacity, model=model)
 
 
-def _collision_members(occ: Occupancy | CellMap, n: int) -> np.ndarray:
+def _collision_members(occ: Occupancy, n: int) -> np.ndarray:
     hit = occ.colliding.copy()
     for a, b in occ.collision_pairs:
         hit[a] = hit[b] = True
@@ -393,7 +412,7 @@ def analyze_stability(structure: Structure, config: StabilityConfig | None = Non
     """
     cfg = config or StabilityConfig()
     t0 = time.perf_counter()
-    masses = _validate(structure, cfg)
+    masses, bricks = _validate(structure, cfg)
     n = len(structure)
     if n == 0:
         empty = np.zeros(0)
@@ -402,18 +421,18 @@ def analyze_stability(structure: Structure, config: StabilityConfig | None = Non
             floating=np.zeros(0, dtype=bool), fail_kind=[], fail_kinds=(), objective=0.0, solver="",
             seconds=time.perf_counter() - t0, capacity=cfg.capacity)
 
-    if n < SMALL_STRUCTURE:  # a dict of the occupied cells, no world-sized grid
-        occ: Occupancy | CellMap = cell_map(structure)
-        floating = floating_cells(occ)
+    if n < SMALL_STRUCTURE:  # rectangle tests between the bricks of nearby layers, no grid
+        occ: Occupancy | LayerContacts = layer_contacts(bricks)
+        floating, hit = occ.floating, occ.overlapping
     else:
         occ = occupancy(structure)
         floating = floating_mask(structure, occ)
-    if occ.colliding.any():
-        hit = _collision_members(occ, n)
+        hit = _collision_members(occ, n) if occ.colliding.any() else occ.colliding
+    if hit.any():
         kinds = ["collision" if hit[i] else ("floating" if floating[i] else "") for i in range(n)]
         return _unsolved(n, "collision", floating, kinds, cfg, t0)
 
-    model = build_model(structure.arrays(), masses, occ, cfg.constants())
+    model = build_model(np.array(bricks, dtype=np.int64), masses, occ, cfg.constants())
     if cfg.press_only_shortcut:
         x, held = press_only_solution(model)
     else:
@@ -431,27 +450,26 @@ def analyze_stability(structure: Structure, config: StabilityConfig | None = Non
         accurate &= sol.ok
         if sol.solver not in solvers:
             solvers.append(sol.solver)
-    if solvers:
-        x = model.with_knob_forces(x)
-
-    imb = model.imbalance(x)
+    imb = model.residual_imbalance(x)
+    abs_imb = np.abs(imb)
     tol = cfg.residual_tol
-    out_of_balance = (np.abs(imb[:, :3]).max(axis=1) > tol) | (
-        np.abs(imb[:, 3:]).max(axis=1) > tol * cfg.stud_pitch)
+    out_of_balance = (abs_imb[:, :3].max(axis=1) > tol) | (abs_imb[:, 3:].max(axis=1) > tol * cfg.stud_pitch)
     max_pull = model.max_pull(x)
     over = max_pull >= cfg.capacity
     scores = np.where(out_of_balance | over, 1.0, max_pull / cfg.capacity)
 
-    flags = {"floating": floating, "residual": out_of_balance, "capacity": over}
-    fail_kind = [next((k for k in FAIL_KINDS[1:] if flags[k][i]), "") for i in range(n)]
-    fail_kinds = tuple(k for k in FAIL_KINDS[1:] if flags[k].any())
-    stable = bool(not floating.any() and scores.max() < 1.0)
+    flags = floating.tolist(), out_of_balance.tolist(), over.tolist()
+    fail_kind = ["floating" if f else "residual" if r else "capacity" if c else ""
+                 for f, r, c in zip(*flags, strict=True)]
+    fail_kinds = tuple(k for k, flag in zip(FAIL_KINDS[1:], flags, strict=True) if any(flag))
+    residuals = abs_imb.sum(axis=1)
+    stable = bool(not flags[0].count(True) and scores.max() < 1.0)
     return StabilityResult(
         scores=scores, stable=stable, status="optimal" if accurate else "optimal_inaccurate",
-        max_pull=max_pull,
-        residuals=np.abs(imb).sum(axis=1), floating=floating, fail_kind=fail_kind,
-        fail_kinds=fail_kinds, objective=model.objective(x), solver="+".join(solvers) or PRESS_ONLY,
-        seconds=time.perf_counter() - t0, capacity=cfg.capacity, x=x, model=model)
+        max_pull=max_pull, residuals=residuals, floating=floating, fail_kind=fail_kind, fail_kinds=fail_kinds,
+        objective=model.objective(x, imb, max_pull), solver="+".join(solvers) or PRESS_ONLY,
+        seconds=time.perf_counter() - t0, capacity=cfg.capacity, model=model, _x=x,
+        _knobs_pending=bool(solvers))
 
 
 __all__ = ["FAIL_KINDS", "StabilityConfig", "StabilityResult", "analyze_stability"]

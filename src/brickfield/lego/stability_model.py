@@ -79,7 +79,8 @@ only the components where it fails need an LP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache, cached_property, partial
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,7 +88,7 @@ from scipy.optimize import nnls
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, shortest_path
 from scipy.sparse.linalg import splu
 
-from brickfield.lego.grid import CellMap, Occupancy, side_contacts, stud_connections
+from brickfield.lego.grid import LayerContacts, Occupancy, side_contacts, stud_connections
 
 # Row layout of each brick's five balance equations.
 FX, FY, FZ, TAU1, TAU2 = range(5)
@@ -188,8 +189,9 @@ class StabilityModel:
     ``max_pull`` (one per brick with contact points below it), ``res_pos`` and ``res_neg`` (5 per
     brick). Every block except the knob forces is non-negative (``lower_bounds``).
 
-    Constraints, stored as COO triplets: rows ``0 .. n_eq-1`` are the balance equations
-    ``A x == eq_rhs`` (5 per brick: Fx, Fy, Fz, tau1, tau2), rows ``n_eq ..`` are
+    Constraints, as COO triplets (``rows``, ``cols``, ``vals``, built on first use: the analysis
+    itself only needs the LP, :meth:`linear_program`): rows ``0 .. n_eq-1`` are the balance
+    equations ``A x == eq_rhs`` (5 per brick: Fx, Fy, Fz, tau1, tau2), rows ``n_eq ..`` are
     ``pull_k - max_pull_b <= 0`` (one per contact point).
 
     ``lp_columns`` marks the columns a solver needs; the others are redundant (see the module
@@ -199,9 +201,6 @@ class StabilityModel:
     n_bricks: int
     blocks: dict[str, slice]
     cost: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
-    vals: np.ndarray
     n_eq: int
     n_ub: int
     eq_rhs: np.ndarray
@@ -237,8 +236,27 @@ class StabilityModel:
     knob_basis: np.ndarray  # bool per knob pair: in the spanning forest (the others stay 0)
     face_tree: np.ndarray  # (2N,) tree of each bottom face (0..N-1) and top face; -1 = grounded
     arm: float  # half the brick height in studs (lever of the horizontal forces)
+    _triplets: tuple | None = field(default=None, init=False, repr=False)
     _lp_rows: tuple | None = field(default=None, init=False, repr=False)
     _knob_solve: object = field(default=None, init=False, repr=False)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Constraint row of every COO triplet (built on first use, see the class docstring)."""
+        return self._balance_triplets()[0]
+
+    @property
+    def cols(self) -> np.ndarray:
+        return self._balance_triplets()[1]
+
+    @property
+    def vals(self) -> np.ndarray:
+        return self._balance_triplets()[2]
+
+    def _balance_triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._triplets is None:
+            self._triplets = _model_triplets(self)
+        return self._triplets
 
     @property
     def n_vars(self) -> int:
@@ -248,11 +266,11 @@ class StabilityModel:
     def n_points(self) -> int:
         return int(self.point_upper.size)
 
-    @property
+    @cached_property
     def n_components(self) -> int:
         return int(self.component.max()) + 1 if self.component.size else 0
 
-    @property
+    @cached_property
     def n_trees(self) -> int:
         """Ungrounded trees of the knob forest (each gives one x and one y row in the LP)."""
         return int(self.face_tree.max()) + 1 if self.face_tree.size else 0
@@ -274,39 +292,16 @@ class StabilityModel:
         return w
 
     def _projected_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Triplets (rows, cols, vals; duplicates to be summed) of the LP's constraint rows over all
-        model columns except the knob forces, the right-hand side and the brick of every row
+        """Triplets (rows, cols, vals; duplicates to be summed) of the LP's constraint rows over the
+        LP columns (``lp_columns``, model numbering), the right-hand side and the brick of every row
         (cached).
 
         Rows: the Fz balance of every brick, then one row per ungrounded tree for x and one for y
-        (the sum of its face rows), then the max-pull rows ``pull - max_pull <= 0`` unchanged.
+        (the sum of its face rows, i.e. the balance triplets weighted by ``_face_weights``), then
+        the max-pull rows ``pull - max_pull <= 0`` unchanged.
         """
         if self._lp_rows is None:
-            n, t = self.n_bricks, self.n_trees
-            rows, cols, vals = self.rows, self.cols, self.vals
-            kx = self.blocks["knob_x"].start
-            eq = (rows < self.n_eq) & ((cols < kx) | (cols >= self.blocks["knob_y"].stop))
-            brick, kind = np.divmod(rows[eq], N_EQ)
-            c, v = cols[eq], vals[eq]
-            fz = kind == FZ
-            hz = np.flatnonzero(~fz)  # Fx, Fy, tau1, tau2: each goes to its bottom and top face row
-            hb, hk = brick[hz], kind[hz]
-            w = self._face_weights()[hk, _AXIS[hk]]  # (H, 2): bottom, top
-            tree = np.stack([self.face_tree[hb], self.face_tree[n + hb]], axis=1)
-            keep = tree >= 0
-            proj_r = (n + _AXIS[hk] * t)[:, None] + tree
-            n_proj = n + 2 * t
-            ub = rows >= self.n_eq
-            faces = np.flatnonzero(self.face_tree >= 0)
-            tree_brick = np.zeros(t, dtype=np.int64)
-            tree_brick[self.face_tree[faces]] = faces % n
-            rhs = np.zeros(n_proj)
-            rhs[:n] = self.eq_rhs[FZ::N_EQ]  # only Fz has a right-hand side (the weight)
-            self._lp_rows = (
-                np.concatenate([brick[fz], proj_r[keep], n_proj + rows[ub] - self.n_eq]),
-                np.concatenate([c[fz], np.broadcast_to(c[hz, None], keep.shape)[keep], cols[ub]]),
-                np.concatenate([v[fz], (v[hz, None] * w)[keep], vals[ub]]), rhs,
-                np.concatenate([np.arange(n), tree_brick, tree_brick, self.point_upper]))
+            self._lp_rows = _projected_triplets(self)
         return self._lp_rows
 
     def linear_program(self, bricks: np.ndarray | None = None) -> LinearProgram:
@@ -326,11 +321,10 @@ class StabilityModel:
         col_keep = self.lp_columns if bricks is None else self.lp_columns & bricks[self.var_brick]
         columns = np.flatnonzero(col_keep)
         col_new = np.cumsum(col_keep) - 1
-        if bricks is None:  # every row
-            sel = col_keep[cols]
+        if bricks is None:  # every row; the triplets hold LP columns only
             return LinearProgram(cost=self.cost[columns], b_eq=rhs, lower=self.lower_bounds[columns],
-                                 n_ub=row_brick.size - n_proj, rows=rows[sel], cols=col_new[cols[sel]],
-                                 vals=vals[sel], columns=columns)
+                                 n_ub=row_brick.size - n_proj, rows=rows, cols=col_new[cols], vals=vals,
+                                 columns=columns)
         row_keep = bricks[row_brick]
         row_new = np.cumsum(row_keep) - 1
         sel = col_keep[cols] & row_keep[rows]
@@ -390,6 +384,16 @@ class StabilityModel:
         r[:, TAU1:] *= self.stud_pitch
         return r
 
+    def residual_imbalance(self, x: np.ndarray) -> np.ndarray:
+        """(N, 5) signed residual of each balance equation in SI units, read from the residual
+        variables ``res_pos - res_neg``. Equals :meth:`imbalance` when the knob forces of ``x``
+        are those of :meth:`with_knob_forces` (the face balances then hold exactly), up to the LP's
+        feasibility tolerance (~1e-11 N); the analysis reads this one, which needs no knob forces."""
+        r = (x[self.blocks["res_pos"]] - x[self.blocks["res_neg"]]).reshape(self.n_bricks, N_EQ)
+        r *= self.force_unit
+        r[:, TAU1:] *= self.stud_pitch
+        return r
+
     def max_pull(self, x: np.ndarray) -> np.ndarray:
         """Largest pull (N) on the contact points under each brick; 0 where there are none."""
         out = np.zeros(self.n_bricks)
@@ -398,10 +402,13 @@ class StabilityModel:
             np.maximum.at(out, self.point_upper, pulls)
         return out
 
-    def objective(self, x: np.ndarray) -> float:
-        """Reference objective in SI units, evaluated with exact residuals."""
-        res = np.abs(self.imbalance(x)).sum()
-        mp = self.max_pull(x)
+    def objective(self, x: np.ndarray, imbalance: np.ndarray | None = None,
+                  max_pull: np.ndarray | None = None) -> float:
+        """Reference objective in SI units, evaluated with exact residuals (``imbalance``: the
+        (N, 5) residuals to use instead, e.g. :meth:`residual_imbalance`; ``max_pull``: that of
+        ``x`` if already at hand)."""
+        res = np.abs(self.imbalance(x) if imbalance is None else imbalance).sum()
+        mp = self.max_pull(x) if max_pull is None else max_pull
         pulls = np.maximum(x[self.blocks["pull"]], 0.0).sum() * self.force_unit
         return float(res + self.alpha * mp.sum() + self.beta * pulls)
 
@@ -512,6 +519,43 @@ def _hull_points(conn_pair: np.ndarray, conn_cell: np.ndarray, n_pairs: int, n_p
     return keep
 
 
+@cache
+def _pair_template(n_offsets: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cells (x-major) of an nx x ny block and their contact points (``n_offsets`` per cell),
+    relative to the block's corner: ``(cells, points, p_local, hull)``, ``hull`` as ``_hull_mask``."""
+    cells = np.array([(i, j) for i in range(nx) for j in range(ny)], dtype=np.int64)
+    offsets = _OFFSETS_4 if n_offsets == 4 else _OFFSETS_3
+    points = (cells[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
+    p_local = np.tile(np.arange(n_offsets), nx * ny)
+    return cells, points, p_local, _hull_mask(n_offsets, nx, ny).reshape(-1)
+
+
+def _pair_points(stacked: list[tuple[int, int, int, int, int, int]], one_wide: list[bool],
+                 z: list[int]) -> tuple[np.ndarray, ...]:
+    """Stud connections and contact points from ``LayerContacts.stacked`` (already in pair order)
+    and the cached per-block templates: ``(conn_upper, conn_lower, conn_cell, knob_lower,
+    knob_upper, p_conn, p_local, point_xy, hull)``."""
+    if not stacked:
+        i = np.zeros(0, dtype=np.int64)
+        return i, i, np.zeros((0, 3), dtype=np.int64), i, i, i, i, np.zeros((0, 2)), np.zeros(0, dtype=bool)
+    templates = [_pair_template(4 if one_wide[up] else 3, nx, ny) for _, up, _, _, nx, ny in stacked]
+    pairs = np.array(stacked, dtype=np.int64)
+    n_cells = pairs[:, 4] * pairs[:, 5]
+    corner = np.stack([pairs[:, 2], pairs[:, 3], np.array([z[up] for _, up, *_ in stacked], dtype=np.int64)],
+                      axis=1)
+    n_pts = np.array([t[2].size for t in templates], dtype=np.int64)
+    conn_cell = np.concatenate([t[0] for t in templates]).reshape(-1, 2)
+    conn_cell = np.concatenate([conn_cell, np.zeros((conn_cell.shape[0], 1), dtype=np.int64)], axis=1)
+    conn_cell += np.repeat(corner, n_cells, axis=0)
+    point_xy = np.concatenate([t[1] for t in templates]).reshape(-1, 2)
+    point_xy += np.repeat(corner[:, :2], n_pts, axis=0)
+    p_local = np.concatenate([t[2] for t in templates])
+    p_conn = np.repeat(np.arange(conn_cell.shape[0]), np.repeat(n_pts // n_cells, n_cells))
+    hull = np.concatenate([t[3] for t in templates])
+    return (np.repeat(pairs[:, 1], n_cells), np.repeat(pairs[:, 0], n_cells), conn_cell, pairs[:, 0],
+            pairs[:, 1], p_conn, p_local, point_xy, hull)
+
+
 def _forest(n_nodes: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Spanning forest of the undirected graph with edges ``(a[e], b[e])`` by Kruskal in edge order
     (so deterministic) and the component label of every node, numbered by smallest node (as
@@ -540,18 +584,83 @@ def _forest(n_nodes: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.
     return np.array(kept, dtype=bool), np.array(label, dtype=np.int64)
 
 
-def _horizontal_basis(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_minus: np.ndarray,
-                      side_plus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Which knob pairs and side pairs the LP needs (module docstring, "Redundant columns"), and
-    the tree of every node.
+def _graphs(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_minus: np.ndarray,
+            side_plus: np.ndarray, small: int = 600) -> tuple[np.ndarray, ...]:
+    """The graph facts the model needs (module docstring): which knob pairs and side pairs the LP
+    keeps, the tree of every face, the torque-chain hops of every brick and its component.
 
-    Graph nodes: brick bottom faces ``0..n-1``, top faces ``n..2n-1`` and the ground ``2n``; a knob
-    pair joins the lower brick's top face (or the ground) to the upper brick's bottom face. Kept:
-    the knob pairs of a spanning forest (Kruskal by pair index, so deterministic) and the side pairs
-    whose two bottom faces lie in different trees.
+    Knob forest: nodes are brick bottom faces ``0..n-1``, top faces ``n..2n-1`` and the ground
+    ``2n``; a knob pair joins the lower brick's top face (or the ground) to the upper brick's bottom
+    face. Kept: the knob pairs of a spanning forest (Kruskal by pair index, so deterministic) and the
+    side pairs whose two bottom faces lie in different trees. ``face_tree``: (2N,) tree of each
+    bottom face and top face, numbered by smallest face, -1 for the ground's tree (no equation).
+    ``hops``: see ``_tree_hops``. ``component``: bricks joined by knob pairs or side pairs, numbered
+    by smallest brick. Graphs with ``small`` or more nodes and edges go through scipy.
     """
-    knob_keep, tree_id = _forest(2 * n + 1, np.where(knob_lower >= 0, n + knob_lower, 2 * n), knob_upper)
-    return knob_keep, tree_id[side_minus] != tree_id[side_plus], tree_id
+    if 2 * n + 1 + knob_lower.size + side_minus.size >= small:
+        knob_keep, node_tree = _forest(2 * n + 1, np.where(knob_lower >= 0, n + knob_lower, 2 * n),
+                                       knob_upper)
+        ground_tree = node_tree[2 * n]
+        face_tree = node_tree[: 2 * n]
+        # Labels are numbered by smallest node: dropping the ground's shifts the larger ones by one.
+        face_tree = np.where(face_tree == ground_tree, -1, face_tree - (face_tree > ground_tree))
+        solid = knob_lower >= 0
+        component = _forest(n, np.concatenate([knob_lower[solid], side_minus]),
+                            np.concatenate([knob_upper[solid], side_plus]))[1]
+        return (knob_keep, node_tree[side_minus] != node_tree[side_plus], face_tree, _tree_hops(face_tree, n),
+                component)
+
+    parent = list(range(2 * n + 1))
+
+    def find(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    lower, upper = knob_lower.tolist(), knob_upper.tolist()
+    keep = []
+    for lo, up in zip(lower, upper, strict=True):
+        ra, rb = find(n + lo if lo >= 0 else 2 * n), find(up)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)  # the root is the smallest node of its tree
+        keep.append(ra != rb)
+    root = [find(v) for v in range(2 * n + 1)]
+    ground = root[2 * n]
+    number: dict[int, int] = {}
+    face_tree = [-1 if r == ground else number.setdefault(r, len(number)) for r in root[: 2 * n]]
+    minus, plus = side_minus.tolist(), side_plus.tolist()
+    side_keep = [root[a] != root[b] for a, b in zip(minus, plus, strict=True)]
+
+    # Hops to the ground's tree over bricks (each links the trees of its two faces): breadth first.
+    adjacent: list[list[int]] = [[] for _ in range(len(number) + 1)]  # node 0: the ground's tree
+    for u, v in zip(face_tree[:n], face_tree[n:], strict=True):
+        adjacent[u + 1].append(v + 1)
+        adjacent[v + 1].append(u + 1)
+    hop = [-1] * (len(number) + 1)
+    hop[0] = 0
+    frontier = [0]
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for v in adjacent[u]:
+                if hop[v] < 0:
+                    hop[v] = hop[u] + 1
+                    nxt.append(v)
+        frontier = nxt
+    far = [float(h) if h >= 0 else np.inf for h in hop]  # inf: no chain
+    hops = [far[u + 1] + far[v + 1] for u, v in zip(face_tree[:n], face_tree[n:], strict=True)]
+
+    parent = list(range(n))
+    solid = [(lo, up) for lo, up in zip(lower, upper, strict=True) if lo >= 0]
+    for a, b in solid + list(zip(minus, plus, strict=True)):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    number = {}
+    component = [number.setdefault(find(v), len(number)) for v in range(n)]
+    return (np.array(keep, dtype=bool), np.array(side_keep, dtype=bool), np.array(face_tree, dtype=np.int64),
+            np.array(hops, dtype=float), np.array(component, dtype=np.int64))
 
 
 def _tree_hops(face_tree: np.ndarray, n: int) -> np.ndarray:
@@ -560,27 +669,8 @@ def _tree_hops(face_tree: np.ndarray, n: int) -> np.ndarray:
     faces); ``inf`` where there is no chain."""
     bottom, top = face_tree[:n] + 1, face_tree[n:] + 1  # node 0: the ground's tree
     n_nodes = int(face_tree.max()) + 2 if n else 1
-    if n > 600:
-        graph = sp.csr_matrix((np.ones(n), (bottom, top)), shape=(n_nodes, n_nodes))
-        hops = shortest_path(graph, directed=False, unweighted=True, indices=0)
-    else:
-        adjacent: list[list[int]] = [[] for _ in range(n_nodes)]
-        for u, v in zip(bottom.tolist(), top.tolist(), strict=True):
-            adjacent[u].append(v)
-            adjacent[v].append(u)
-        hop = [-1] * n_nodes
-        hop[0] = 0
-        frontier = [0]
-        while frontier:
-            nxt = []
-            for u in frontier:
-                for v in adjacent[u]:
-                    if hop[v] < 0:
-                        hop[v] = hop[u] + 1
-                        nxt.append(v)
-            frontier = nxt
-        hops = np.array(hop, dtype=float)
-        hops[hops < 0] = np.inf
+    graph = sp.csr_matrix((np.ones(n), (bottom, top)), shape=(n_nodes, n_nodes))
+    hops = shortest_path(graph, directed=False, unweighted=True, indices=0)
     return hops[bottom] + hops[top]
 
 
@@ -605,53 +695,24 @@ _AXIS = np.array([0, 1, 0, 1, 0])
 _POINT_KINDS = np.array([FZ, TAU1, TAU2, FZ, TAU1, TAU2])[:, None]
 # Row kinds of the knob triplets (columns knob_x, knob_y, knob_x, knob_y).
 _KNOB_KINDS = np.array([FX, FY, TAU2, TAU1])[:, None]
+# Margin (studs) of the bounding-box test in ``press_only_solution``: a resultant this far outside
+# the box is far outside the hull for the least-squares test too (its residual would be > 1e-8 f).
+_OUTSIDE = 1e-6
+# Kinds of the residual columns in ``_projected_triplets`` (one per LP entry; Fz twice for shape).
+_RES_KINDS = np.array([FX, FX, FY, FY, FZ, FZ, TAU1, TAU1, TAU2, TAU2])
 # Signs of the press entries (Fz, tau1, tau2) = sign * (1, dy, -dx), for the lower / upper brick.
 _PRESS_SIGNS = (np.array([[-1.0], [-1.0], [1.0]]), np.array([[1.0], [1.0], [-1.0]]))
 
 
-def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | CellMap,
-                c: ModelConstants) -> StabilityModel:
-    """Assemble the LP for bricks ``arr`` ((N, 5) h, w, x, y, z) without collisions.
-
-    ``occ`` must be the occupancy (dense or :class:`~brickfield.lego.grid.CellMap`) of the same
-    bricks (it provides the neighbour lookups) and every brick must lie inside its grid. Cost is
-    O(total stud cells) numpy work with a fixed number of numpy calls, no per-variable loops.
-    """
-    n = arr.shape[0]
-    center = arr[:, 2:4] + (arr[:, :2] - 1) / 2.0
-    ctr_x, ctr_y = center[:, 0], center[:, 1]
-    one_wide = arr[:, :2].min(axis=1) < 2
-    arm = c.brick_height / (2.0 * c.stud_pitch)  # horizontal forces act at +-H/2, in studs
-
-    # --- stud connections and their contact points: 4 under a 1-wide brick, else 3 ---------------
-    conn_upper, conn_lower, conn_cell = stud_connections(arr, occ)
-    four = one_wide[conn_upper]
-    n_pts = np.where(four, 4, 3)
-    p_conn = np.repeat(np.arange(conn_upper.size), n_pts)
-    n_p = p_conn.size
-    p_local = np.arange(n_p) - (np.cumsum(n_pts) - n_pts)[p_conn]
-    point_xy = conn_cell[p_conn, :2] + _OFFSETS_34[p_local + 3 * four[p_conn]]
-    p_up = conn_upper[p_conn]
-    p_lo = conn_lower[p_conn]
-
-    side_axis, side_minus, side_plus = side_contacts(occ)
-    knob_lower, knob_upper, n_pairs, conn_pair = _knob_pairs(conn_lower, conn_upper, n)
-    has_points = np.zeros(n, dtype=bool)
-    has_points[p_up] = True
-    mp_brick = np.flatnonzero(has_points)
-
-    sizes = {"pull": n_p, "press": n_p, "knob_x": n_pairs, "knob_y": n_pairs, "side": side_plus.size,
-             "max_pull": mp_brick.size, "res_pos": N_EQ * n, "res_neg": N_EQ * n}
-    blocks: dict[str, slice] = {}
-    off = 0
-    for name, size in sizes.items():
-        blocks[name] = slice(off, off + size)
-        off += size
-    n_vars = off
-    n_eq = N_EQ * n
+def _model_triplets(m: StabilityModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """COO triplets of the full model's constraints (see :class:`StabilityModel`)."""
+    n_eq, n_p, arm = m.n_eq, m.n_points, m.arm
+    blocks = m.blocks
+    p_up, p_lo, point_xy = m.point_upper, m.point_lower, m.point_xy
+    ctr_x, ctr_y = m.brick_center[:, 0], m.brick_center[:, 1]
+    knob_lower, knob_upper = m.knob_lower, m.knob_upper
+    side_axis, side_plus, side_minus = m.side_axis, m.side_plus, m.side_minus
     pull0, press0, kx0, ky0 = (blocks[k].start for k in ("pull", "press", "knob_x", "knob_y"))
-
-    # Triplets, in blocks of (rows, cols, vals).
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # Vertical points. Fz at lever (dx, dy) from the centre gives tau1 = dy*Fz, tau2 = -dx*Fz.
@@ -668,9 +729,8 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | CellMap,
     # Knob force (kx, ky) acts on the lower brick at its top face (+arm) and, reversed, on the
     # upper brick at its bottom face (-arm); both therefore get the same torque.
     knob_cols = np.array([kx0, ky0, kx0, ky0])[:, None]
-    pairs = np.arange(n_pairs)
-    inner = np.flatnonzero(knob_lower >= 0)
-    for pairs_b, brick, sign in ((inner, knob_lower, 1.0), (pairs, knob_upper, -1.0)):
+    for pairs_b, brick, sign in ((np.flatnonzero(knob_lower >= 0), knob_lower, 1.0),
+                                 (np.arange(knob_upper.size), knob_upper, -1.0)):
         vals = np.array([sign, sign, arm, -arm])[:, None]
         parts.append((N_EQ * brick[pairs_b] + _KNOB_KINDS, knob_cols + pairs_b,
                       np.repeat(vals, pairs_b.size, 1)))
@@ -695,13 +755,142 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | CellMap,
                   np.repeat([-1.0, 1.0], n_eq)))
 
     # pull_k - max_pull_b <= 0
-    mp_index = np.cumsum(has_points) - 1
-    parts.append((np.concatenate([n_eq + pts, n_eq + pts]),
-                  np.concatenate([pull0 + pts, blocks["max_pull"].start + mp_index[p_up]]),
+    mp_col = blocks["max_pull"].start + np.searchsorted(m.max_pull_brick, p_up)
+    parts.append((np.concatenate([n_eq + pts, n_eq + pts]), np.concatenate([pull0 + pts, mp_col]),
                   np.repeat([1.0, -1.0], n_p)))
+    return tuple(np.concatenate([p[i].reshape(-1) for p in parts]) for i in range(3))  # type: ignore[return-value]
+
+
+def _projected_triplets(m: StabilityModel) -> tuple[np.ndarray, ...]:
+    """``StabilityModel._projected_rows``, built from the contacts directly (LP columns only):
+    every balance triplet of kind Fx / tau2 (Fy / tau1) goes to the x (y) rows of its brick's
+    bottom-face and top-face trees with the ``_face_weights``, i.e. (bottom, top) ``(1/2, 1/2)``
+    for Fx, Fy, ``(-lever, lever)`` for tau2 and ``(lever, -lever)`` for tau1 (``lever = 1/(2 arm)``)."""
+    n, t, n_p = m.n_bricks, m.n_trees, m.n_points
+    n_proj = n + 2 * t
+    lever = 1.0 / (2.0 * m.arm)
+    blocks = m.blocks
+    p_up, p_lo = m.point_upper, m.point_lower
+    # Per brick: its Fz row, then the x row of its bottom-face and top-face tree, then the y rows.
+    face = m.face_tree.reshape(2, n).T  # (N, 2): bottom, top
+    brick_rows = np.concatenate([np.arange(n)[:, None], np.where(face >= 0, n + face, -1),
+                                 np.where(face >= 0, n + t + face, -1)], axis=1)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    # Vertical points: sign * (1, dy, -dx) on (Fz, tau1, tau2), sign +1 for the press on the upper
+    # brick (every point), -1 on the lower one (points not on the ground); a pull is the negative.
+    pts = np.flatnonzero(p_lo >= 0)
+    pts = np.concatenate([np.arange(n_p), pts])
+    brick = np.concatenate([p_up, p_lo[pts[n_p:]]])
+    sign = np.ones(pts.size)
+    sign[n_p:] = -1.0
+    d = (m.point_xy[pts] - m.brick_center[brick]) * (sign * lever)[:, None]
+    vals = np.empty((pts.size, 5))
+    vals[:, 0] = sign
+    vals[:, 1::2] = d  # bottom-face rows: lever * sign * (dx, dy)
+    vals[:, 2::2] = -d  # top-face rows
+    rows = brick_rows[brick]
+    cols = np.repeat(pts, 5).reshape(-1, 5)
+    press = m.lp_columns[blocks["press"].start + pts]  # presses at hull vertices only
+    parts = [(rows[press], blocks["press"].start + cols[press], vals[press]),
+             (rows, blocks["pull"].start + cols, -vals)]
+
+    # Side pushes: sign * (1, arm) on (Fx, -tau2) or (Fy, tau1): 1/2 + arm*lever on the bottom-face
+    # row and 1/2 - arm*lever (round-off) on the top-face row of the push's axis.
+    sides = np.flatnonzero(m.lp_columns[blocks["side"]])
+    if sides.size:
+        first_row = (n + t * m.side_axis[sides])[:, None]  # of the push's axis
+        cols = np.repeat(blocks["side"].start + sides, 4)
+        for side_brick, side_sign in ((m.side_plus[sides], 1.0), (m.side_minus[sides], -1.0)):
+            rows = np.where(face[side_brick] >= 0, first_row + face[side_brick], -1)[:, [0, 1, 0, 1]]
+            vals = np.array([[0.5, 0.5, m.arm * lever, -m.arm * lever]]) * side_sign
+            parts.append((rows, cols, vals.repeat(sides.size, axis=0)))
+
+    # Residuals r_pos (-1 on the row) and r_neg (+1), kinds Fx, Fy, Fz, tau1, tau2 per brick, without
+    # the undercut Fx, Fy columns.
+    res0 = blocks["res_pos"].start
+    res_rows = brick_rows[:, [1, 2, 3, 4, 0, 0, 3, 4, 1, 2]]  # Fx: x, Fy: y, Fz, tau1, tau2
+    res_vals = -np.array([[0.5, 0.5, 0.5, 0.5, 1.0, 0.0, lever, -lever, -lever, lever]]).repeat(n, axis=0)
+    res_cols = res0 + N_EQ * np.arange(n)[:, None] + _RES_KINDS
+    res = m.lp_columns[res_cols]
+    res_rows, res_cols, res_vals = res_rows[res], res_cols[res], res_vals[res]
+    parts += [(res_rows, res_cols, res_vals), (res_rows, res_cols + m.n_eq, -res_vals)]
+
+    # pull_k - max_pull_b <= 0, unchanged
+    ub_cols = np.empty((n_p, 2), dtype=np.int64)
+    ub_cols[:, 0] = blocks["pull"].start + np.arange(n_p)
+    ub_cols[:, 1] = blocks["max_pull"].start + np.searchsorted(m.max_pull_brick, p_up)
+    ub_vals = np.empty((n_p, 2))
+    ub_vals[:, 0] = 1.0
+    ub_vals[:, 1] = -1.0
+    parts.append((np.repeat(n_proj + np.arange(n_p), 2), ub_cols.reshape(-1), ub_vals.reshape(-1)))
+
     rows = np.concatenate([p[0].reshape(-1) for p in parts])
+    keep = rows >= 0
+    faces = np.flatnonzero(m.face_tree >= 0)
+    tree_brick = np.zeros(t, dtype=np.int64)
+    tree_brick[m.face_tree[faces]] = faces % n
+    rhs = np.zeros(n_proj)
+    rhs[:n] = m.eq_rhs[FZ::N_EQ]  # only Fz has a right-hand side (the weight)
     cols = np.concatenate([p[1].reshape(-1) for p in parts])
     vals = np.concatenate([p[2].reshape(-1) for p in parts])
+    row_brick = np.concatenate([np.arange(n), tree_brick, tree_brick, p_up])
+    return rows[keep], cols[keep], vals[keep], rhs, row_brick
+
+
+def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | LayerContacts,
+                c: ModelConstants) -> StabilityModel:
+    """Assemble the LP for bricks ``arr`` ((N, 5) h, w, x, y, z) without collisions.
+
+    ``occ`` must be the occupancy (or :class:`~brickfield.lego.grid.LayerContacts`) of the same
+    bricks (it provides the neighbour lookups) and every brick must lie inside its grid. Cost is
+    O(total stud cells) numpy work with a fixed number of numpy calls, no per-variable loops.
+    """
+    n = arr.shape[0]
+    center = arr[:, 2:4] + (arr[:, :2] - 1) / 2.0
+    one_wide = arr[:, :2].min(axis=1) < 2
+    arm = c.brick_height / (2.0 * c.stud_pitch)  # horizontal forces act at +-H/2, in studs
+
+    # --- stud connections and their contact points: 4 under a 1-wide brick, else 3 ---------------
+    # Ordered by brick pair (lower, upper) with the ground (-1) first, then by cell (x-major).
+    if isinstance(occ, Occupancy):
+        conn_upper, conn_lower, conn_cell = stud_connections(arr, occ)
+        knob_lower, knob_upper, n_pairs, conn_pair = _knob_pairs(conn_lower, conn_upper, n)
+        order = np.argsort(conn_pair, kind="stable")
+        conn_upper, conn_lower, conn_cell, conn_pair = (a[order] for a in (conn_upper, conn_lower, conn_cell,
+                                                                           conn_pair))
+        four = one_wide[conn_upper]
+        n_pts = np.where(four, 4, 3)
+        p_conn = np.repeat(np.arange(conn_upper.size), n_pts)
+        p_local = np.arange(p_conn.size) - (np.cumsum(n_pts) - n_pts)[p_conn]
+        point_xy = conn_cell[p_conn, :2] + _OFFSETS_34[p_local + 3 * four[p_conn]]
+        hull = _hull_points(conn_pair, conn_cell, n_pairs, n_pts, p_conn, p_local)
+        side_axis, side_minus, side_plus = side_contacts(occ)
+    else:
+        (conn_upper, conn_lower, conn_cell, knob_lower, knob_upper, p_conn, p_local, point_xy,
+         hull) = _pair_points(occ.stacked, one_wide.tolist(), arr[:, 4].tolist())
+        n_pairs = knob_lower.size
+        side_axis, side_minus, side_plus = occ.touching
+    n_p = p_conn.size
+    p_up = conn_upper[p_conn]
+    p_lo = conn_lower[p_conn]
+
+    has_points = np.zeros(n, dtype=bool)
+    has_points[p_up] = True
+    mp_brick = np.flatnonzero(has_points)
+
+    sizes = {"pull": n_p, "press": n_p, "knob_x": n_pairs, "knob_y": n_pairs, "side": side_plus.size,
+             "max_pull": mp_brick.size, "res_pos": N_EQ * n, "res_neg": N_EQ * n}
+    blocks: dict[str, slice] = {}
+    off = 0
+    for name, size in sizes.items():
+        blocks[name] = slice(off, off + size)
+        off += size
+    n_vars = off
+    n_eq = N_EQ * n
+    kx0 = blocks["knob_x"].start
+
+    res0 = blocks["res_pos"].start
 
     eq_rhs = np.zeros(n_eq)
     # Weight is uniform over the footprint, so its torque about the centre is zero: only Fz sees it.
@@ -716,30 +905,21 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | CellMap,
     lower[kx0:blocks["knob_y"].stop] = -np.inf
 
     # --- redundant columns (module docstring) and independent components -------------------------
-    knob_keep, side_keep, node_tree = _horizontal_basis(n, knob_lower, knob_upper, side_minus, side_plus)
+    knob_keep, side_keep, face_tree, hops, component = _graphs(n, knob_lower, knob_upper, side_minus,
+                                                               side_plus)
     lp_columns = np.ones(n_vars, dtype=bool)
-    lp_columns[blocks["press"]] = _hull_points(conn_pair, conn_cell, n_pairs, n_pts, p_conn, p_local)
+    lp_columns[blocks["press"]] = hull
     lp_columns[kx0:blocks["knob_y"].stop] = False  # eliminated: see StabilityModel.linear_program
     lp_columns[blocks["side"]] = side_keep
-    # Trees of face nodes, renumbered without the ground's tree (which has no equation): -1. Labels
-    # are numbered by smallest node, so dropping the ground's label shifts the larger ones by one.
-    ground_tree = node_tree[2 * n]
-    face_tree = node_tree[: 2 * n]
-    face_tree = np.where(face_tree == ground_tree, -1, face_tree - (face_tree > ground_tree))
     # Horizontal force residuals that chains of torque residuals undercut (module docstring).
-    undercut = _tree_hops(face_tree, n) * (c.stud_pitch * 2.0 * arm) < 2.0
-    for kind in (FX, FY):
-        lp_columns[res0 + N_EQ * np.flatnonzero(undercut) + kind] = False
-        lp_columns[res0 + n_eq + N_EQ * np.flatnonzero(undercut) + kind] = False
+    undercut = hops * (c.stud_pitch * 2.0 * arm) < 2.0
+    lp_columns[res0:].reshape(2, n, N_EQ)[:, undercut, FX:FY + 1] = False
     brick_res = np.repeat(np.arange(n), N_EQ)
     var_brick = np.concatenate([p_up, p_up, knob_upper, knob_upper, side_plus, mp_brick, brick_res,
                                 brick_res])
-    solid = knob_lower >= 0
-    component = _forest(n, np.concatenate([knob_lower[solid], side_minus]),
-                        np.concatenate([knob_upper[solid], side_plus]))[1]
 
     return StabilityModel(
-        n_bricks=n, blocks=blocks, cost=cost, rows=rows, cols=cols, vals=vals, n_eq=n_eq, n_ub=n_p,
+        n_bricks=n, blocks=blocks, cost=cost, n_eq=n_eq, n_ub=n_p,
         eq_rhs=eq_rhs, lower_bounds=lower, force_unit=c.force_unit, stud_pitch=c.stud_pitch, alpha=c.alpha,
         beta=c.beta, brick_center=center, brick_z=arr[:, 4].copy(), component=component,
         point_upper=p_up, point_lower=p_lo, point_xy=point_xy,
@@ -760,67 +940,102 @@ def press_only_solution(m: StabilityModel, rel_tol: float = 1e-12) -> tuple[np.n
 
     Top-down, one vectorised pass per layer: each brick collects its weight (at its centre) and the
     presses of the bricks above it, and spreads the resultant over the contact points below it as a
-    linear pressure ``p = F/k + a*dx + b*dy`` (the exact least-norm split). Where that goes negative
-    somewhere it tries a non-negative least-squares split; a resultant outside the hull of the
-    supports (or a brick with nothing below) means the component needs the LP.
+    linear pressure ``p = F/k + a*dx + b*dy`` (the exact least-norm split; linear in the brick's
+    load ``(F, Mx, My)``, so ``p = u*F + v*Mx + w*My`` with per-point coefficients). Where that goes
+    negative somewhere it tries a non-negative least-squares split; a resultant outside the hull of
+    the supports (or a brick with nothing below) means the component needs the LP.
     """
     n = m.n_bricks
     x = np.zeros(m.n_vars)
     held = np.ones(m.n_components, dtype=bool)
     if n == 0:
         return x, held
-    up, lo, xy = m.point_upper, m.point_lower, m.point_xy
-    count = np.bincount(up, minlength=n).astype(float)
-    held[np.unique(m.component[count == 0])] = False  # nothing below: hanging or floating
-    safe = np.maximum(count, 1.0)
-    mean_x = np.bincount(up, xy[:, 0], n) / safe
-    mean_y = np.bincount(up, xy[:, 1], n) / safe
-    dx = xy[:, 0] - mean_x[up]
-    dy = xy[:, 1] - mean_y[up]
+    up = m.point_upper
+    count = np.bincount(up, minlength=n)
+    held[m.component[count == 0]] = False  # nothing below: hanging or floating
+    if not held.any():
+        return x, held
+    # A resultant outside the bounding box of a brick's contact points (by more than round-off) is
+    # outside their hull: the component fails without a least-squares split. The top layer carries
+    # nothing but its own weight, at the centre.
+    box = np.full((2, n, 2), np.inf)
+    box[1] = -np.inf
+    np.minimum.at(box[0], up, m.point_xy)
+    np.maximum.at(box[1], up, m.point_xy)
+    box[0] -= _OUTSIDE
+    box[1] += _OUTSIDE
+    z_up = m.brick_z[up]
+    top = np.flatnonzero(m.brick_z == z_up.max())
+    outside = ((m.brick_center[top] < box[0, top]) | (m.brick_center[top] > box[1, top])).any(axis=1)
+    if outside.any():
+        held[m.component[top[outside]]] = False
+        if not held.any():
+            return x, held
+    order = np.argsort(-z_up, kind="stable")  # points grouped by layer, top layer first
+    bounds = [0, *np.cumsum(np.bincount(z_up)[::-1]).tolist()]  # empty layers included
+    up_o, xy_o = up[order], m.point_xy[order]
+    below_o = np.where(m.point_lower >= 0, m.point_lower, n)[order]
+    load = np.zeros((n + 1, 3))  # (F, Mx, My) per brick, row n: the ground
+    load[:n, 0] = m.eq_rhs[FZ::N_EQ]  # weight in gram-force, acting at the centre
+    load[:n, 1:] = load[:n, :1] * m.brick_center
+    press_o = np.zeros(up.size)
+    # Most components that need the LP fail in the top layer: its coefficients come first, those
+    # of the other layers only if it holds.
+    coef_o, mean, d_o = _press_coefficients(up_o[: bounds[1]], xy_o[: bounds[1]], n)
+    for start, stop in pairwise(bounds):
+        if not held.any():
+            break
+        if start == stop:
+            continue
+        if start == bounds[1]:
+            rest = _press_coefficients(up_o[start:], xy_o[start:], n)
+            coef_o = np.concatenate([coef_o, rest[0]])
+            mean += rest[1]  # the two sets of bricks are disjoint
+            d_o = np.concatenate([d_o, rest[2]])
+        b = up_o[start:stop]
+        p = (coef_o[start:stop] * load[b]).sum(axis=1)
+        if p.min() < 0.0:
+            for brick in set(b[p < 0.0].tolist()):
+                if not held[m.component[brick]]:
+                    continue
+                f, mx, my = load[brick]
+                if f > 0.0 and not (box[0, brick, 0] <= mx / f <= box[1, brick, 0]
+                                    and box[0, brick, 1] <= my / f <= box[1, brick, 1]):
+                    held[m.component[brick]] = False
+                    continue
+                sel = start + np.flatnonzero(b == brick)
+                want = np.array([f, mx - f * mean[brick, 0], my - f * mean[brick, 1]])
+                sol, res = nnls(np.stack([np.ones(sel.size), d_o[sel, 0], d_o[sel, 1]]), want)
+                if res > rel_tol * (np.abs(want).sum() + 1.0):
+                    held[m.component[brick]] = False
+                else:
+                    p[sel - start] = sol
+        press_o[start:stop] = p
+        transmitted = np.empty((stop - start, 3))  # (1, x, y) * p to the brick below
+        transmitted[:, 0] = p
+        transmitted[:, 1:] = xy_o[start:stop] * p[:, None]
+        np.add.at(load, below_o[start:stop], transmitted)
+
+    ok = held[m.component[up_o]]
+    x[m.blocks["press"].start + order[ok]] = press_o[ok]
+    return x, held
+
+
+def _press_coefficients(up: np.ndarray, xy: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For contact points ``xy`` under bricks ``up`` (every point of those bricks): ``(coef, mean,
+    d)``, the linear pressure ``p = coef . (F, Mx, My)`` of ``press_only_solution``, the (N, 2) mean
+    point of each brick (0 for the others) and each point's offset from its brick's mean."""
+    count = np.maximum(np.bincount(up, minlength=n), 1).astype(float)
+    mean = np.stack([np.bincount(up, xy[:, 0], n), np.bincount(up, xy[:, 1], n)], axis=1) / count[:, None]
+    d = xy - mean[up]
+    dx, dy = d[:, 0], d[:, 1]
     sxx = np.bincount(up, dx * dx, n)
     sxy = np.bincount(up, dx * dy, n)
     syy = np.bincount(up, dy * dy, n)
-    det = sxx * syy - sxy * sxy
-    det[det == 0.0] = 1.0  # only bricks without points (already failed); every pattern is 2-D
-
-    force = m.eq_rhs[FZ::N_EQ].copy()  # weight in gram-force, acting at the centre
-    mom_x = force * m.brick_center[:, 0]
-    mom_y = force * m.brick_center[:, 1]
-    press = np.zeros(up.size)
-    z_up = m.brick_z[up]
-    order = np.argsort(-z_up, kind="stable")  # points grouped by layer, top layer first
-    bounds = np.flatnonzero(np.diff(z_up[order])) + 1
-    for pts in np.split(order, bounds):
-        if pts.size == 0:
-            continue
-        if not held.any():
-            break
-        b = up[pts]
-        f = force[b]
-        mx = mom_x[b] - f * mean_x[b]
-        my = mom_y[b] - f * mean_y[b]
-        a = (syy[b] * mx - sxy[b] * my) / det[b]
-        c = (sxx[b] * my - sxy[b] * mx) / det[b]
-        p = f / count[b] + a * dx[pts] + c * dy[pts]
-        for brick in np.unique(b[p < 0.0]):
-            if not held[m.component[brick]]:
-                continue
-            sel = np.flatnonzero(b == brick)
-            lever = np.stack([np.ones(sel.size), dx[pts[sel]], dy[pts[sel]]])
-            want = np.array([force[brick], mx[sel[0]], my[sel[0]]])
-            sol, res = nnls(lever, want)
-            if res > rel_tol * (np.abs(want).sum() + 1.0):
-                held[m.component[brick]] = False
-            else:
-                p[sel] = sol
-        press[pts] = p
-        below = lo[pts]
-        on_brick = below >= 0
-        lb, pb = below[on_brick], p[on_brick]
-        force += np.bincount(lb, pb, n)
-        mom_x += np.bincount(lb, pb * xy[pts[on_brick], 0], n)
-        mom_y += np.bincount(lb, pb * xy[pts[on_brick], 1], n)
-
-    ok_points = held[m.component[up]]
-    x[m.blocks["press"].start + np.flatnonzero(ok_points)] = press[ok_points]
-    return x, held
+    det = (sxx * syy - sxy * sxy)[up]  # > 0: every contact pattern is 2-D
+    # p = F/k + a dx + c dy with (a, c) the solution of the 2x2 moment system about the mean.
+    coef = np.empty((up.size, 3))
+    coef[:, 1] = (dx * syy[up] - dy * sxy[up]) / det
+    coef[:, 2] = (dy * sxx[up] - dx * sxy[up]) / det
+    coef[:, 0] = 1.0 / count[up] - coef[:, 1] * mean[up, 0] - coef[:, 2] * mean[up, 1]
+    return coef, mean, d
