@@ -411,15 +411,15 @@ def test_eliminated_knob_forces_are_recovered(bricks):
 def test_hull_vertex_table_matches_qhull():
     from scipy.spatial import ConvexHull
 
-    from brickfield.lego.stability_model import _OFFSETS_3, _OFFSETS_4, _hull_mask
+    from brickfield.lego.grid import CONTACT_OFFSETS_3, CONTACT_OFFSETS_4, hull_mask
 
-    for offsets in (_OFFSETS_3, _OFFSETS_4):
+    for offsets in (CONTACT_OFFSETS_3, CONTACT_OFFSETS_4):
         for nx, ny in [(1, 1), (1, 2), (2, 1), (2, 2), (1, 8), (8, 1), (2, 6), (6, 2), (2, 8)]:
             cells = np.array([(i, j) for i in range(nx) for j in range(ny)], dtype=float)
             pts = (cells[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
             expected = np.zeros(pts.shape[0], dtype=bool)
             expected[ConvexHull(pts).vertices] = True
-            assert np.array_equal(_hull_mask(len(offsets), nx, ny).reshape(-1), expected), (nx, ny)
+            assert np.array_equal(hull_mask(len(offsets), nx, ny).reshape(-1), expected), (nx, ny)
 
 
 # --- API -----------------------------------------------------------------------------------------
@@ -513,7 +513,7 @@ def test_forest_matches_scipy():
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-    from brickfield.lego.stability_model import _forest
+    from brickfield.lego.grid import spanning_forest
 
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -521,7 +521,7 @@ def test_forest_matches_scipy():
         a, b = rng.integers(0, n, (2, int(rng.integers(0, 500))))
         key = np.unique(np.maximum(a, b)[a != b] * n + np.minimum(a, b)[a != b])  # lower triangle
         hi, lo = np.divmod(rng.permutation(key), n)
-        in_forest, label = _forest(n, hi, lo)  # the plain-Python path below 600 nodes + edges
+        in_forest, label = spanning_forest(n, hi, lo)  # the plain-Python path below 600 nodes + edges
         graph = sp.csr_matrix((np.arange(1, hi.size + 1, dtype=float), (hi, lo)), shape=(n, n))
         expected = np.zeros(hi.size, dtype=bool)
         expected[np.rint(minimum_spanning_tree(graph).data).astype(int) - 1] = True

@@ -10,10 +10,11 @@ instead: rectangle tests between the bricks of one layer and of adjacent layers,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, shortest_path
 
 from brickfield.lego.structure import Structure
 
@@ -305,3 +306,289 @@ def grounded_mask(structure: Structure, occ: Occupancy | None = None) -> np.ndar
     graph = sp.coo_matrix((np.ones(a.size), (a, b)), shape=(n + 1, n + 1))
     label = connected_components(graph, directed=False)[1]
     return label[:n] == label[n]
+
+
+# --- stud contact points (BrickGPT's pattern) and brick-pair graphs, for the stability model ---
+
+# Sub-stud offsets (in studs, relative to the cell centre) of the vertical contact points.
+# A 1-wide upper brick grips the stud at four points around it, a 2-wide one at three.
+# In eighths of a stud (exact integers for the convex-hull table), and in studs.
+_EIGHTHS_4 = ((0, -2), (-2, 0), (0, 2), (2, 0))
+_EIGHTHS_3 = ((1, -1), (-2, 0), (1, 1))
+CONTACT_OFFSETS_4 = np.array(_EIGHTHS_4) / 8.0
+CONTACT_OFFSETS_3 = np.array(_EIGHTHS_3) / 8.0
+# Row p: point p of a 2-wide brick's pattern; row 3 + p: of a 1-wide brick's.
+CONTACT_OFFSETS_34 = np.concatenate([CONTACT_OFFSETS_3, CONTACT_OFFSETS_4])
+
+
+@cache
+def hull_mask(n_offsets: int, nx: int, ny: int) -> np.ndarray:
+    """(nx, ny, n_offsets) bool: which contact points of an nx x ny block of cells (pattern with
+    ``n_offsets`` points per cell) are vertices of their convex hull. Exact: the coordinates are
+    multiples of 1/8 stud, so the monotone chain runs on integers."""
+    offsets = _EIGHTHS_4 if n_offsets == 4 else _EIGHTHS_3
+    pts = [(8 * i + ox, 8 * j + oy, (i, j, o))
+           for i in range(nx) for j in range(ny) for o, (ox, oy) in enumerate(offsets)]
+    pts.sort()
+
+    def chain(seq):
+        out: list = []
+        for p in seq:
+            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1])
+                                     - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])) <= 0:
+                out.pop()  # not a strict left turn: the middle point is no vertex
+            out.append(p)
+        return out[:-1]
+
+    mask = np.zeros((nx, ny, n_offsets), dtype=bool)
+    for p in chain(pts) + chain(pts[::-1]):
+        mask[p[2]] = True
+    return mask
+
+
+#: Shared-rectangle sides covered by the flat hull table (library bricks are at most 8 long).
+_HULL_SIDE = 8
+
+
+@cache
+def _hull_table() -> tuple[np.ndarray, np.ndarray]:
+    """Every ``hull_mask`` with sides up to ``_HULL_SIDE`` flattened into one array, and where
+    each starts in it: ``start[n_offsets - 3, nx - 1, ny - 1]``."""
+    start = np.zeros((2, _HULL_SIDE, _HULL_SIDE), dtype=np.int64)
+    parts: list[np.ndarray] = []
+    offset = 0
+    for pattern in (3, 4):
+        for nx in range(1, _HULL_SIDE + 1):
+            for ny in range(1, _HULL_SIDE + 1):
+                start[pattern - 3, nx - 1, ny - 1] = offset
+                parts.append(hull_mask(pattern, nx, ny).reshape(-1))
+                offset += parts[-1].size
+    return np.concatenate(parts), start
+
+
+def _hull_points(conn_pair: np.ndarray, conn_cell: np.ndarray, n_pairs: int, n_pts: np.ndarray,
+                 p_conn: np.ndarray, p_local: np.ndarray) -> np.ndarray:
+    """Per contact point: is it a vertex of the convex hull of its brick pair's contact points?
+
+    The cells two bricks share form a rectangle and every cell carries the same point pattern, so
+    the answer depends only on (pattern, rectangle size, position in it) and comes from a table.
+    """
+    if p_conn.size == 0:
+        return np.zeros(0, dtype=bool)
+    cx, cy = conn_cell[:, 0], conn_cell[:, 1]
+    lo_x = np.full(n_pairs, np.iinfo(np.int64).max)
+    lo_y = lo_x.copy()
+    hi_x = np.full(n_pairs, np.iinfo(np.int64).min)
+    hi_y = hi_x.copy()
+    np.minimum.at(lo_x, conn_pair, cx)
+    np.minimum.at(lo_y, conn_pair, cy)
+    np.maximum.at(hi_x, conn_pair, cx)
+    np.maximum.at(hi_y, conn_pair, cy)
+    pair = conn_pair[p_conn]
+    i = (cx - lo_x[conn_pair])[p_conn]
+    j = (cy - lo_y[conn_pair])[p_conn]
+    nx = (hi_x - lo_x + 1)[pair]
+    ny = (hi_y - lo_y + 1)[pair]
+    pattern = n_pts[p_conn]
+    if max(int(nx.max()), int(ny.max())) <= _HULL_SIDE:
+        table, start = _hull_table()
+        return table[start[pattern - 3, nx - 1, ny - 1] + (i * ny + j) * pattern + p_local]
+    span = int(max(nx.max(), ny.max())) + 1  # larger than any library brick: one table per shape
+    keys, inverse = np.unique((pattern * span + nx) * span + ny, return_inverse=True)
+    keep = np.zeros(p_conn.size, dtype=bool)
+    for k, key in enumerate(keys.tolist()):
+        sel = np.flatnonzero(inverse == k)
+        rest, ky = divmod(key, span)
+        pat, kx = divmod(rest, span)
+        keep[sel] = hull_mask(pat, kx, ky)[i[sel], j[sel], p_local[sel]]
+    return keep
+
+
+@cache
+def _pair_template(n_offsets: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells (x-major, with a zero z column) of an nx x ny block and their contact points
+    (``n_offsets`` per cell) relative to the block's corner, and ``hull_mask`` of the points."""
+    cells = np.array([(i, j, 0) for i in range(nx) for j in range(ny)], dtype=np.int64).reshape(-1, 3)
+    offsets = CONTACT_OFFSETS_4 if n_offsets == 4 else CONTACT_OFFSETS_3
+    points = (cells[:, None, :2] + offsets[None, :, :]).reshape(-1, 2)
+    return cells, points, hull_mask(n_offsets, nx, ny).reshape(-1)
+
+
+def _pair_points(stacked: list[tuple[int, int, int, int, int, int]], one_wide: list[bool],
+                 z: list[int]) -> tuple[np.ndarray, ...]:
+    """``contact_points`` (without the sides) from ``LayerContacts.stacked`` (in pair order) and the
+    cached per-block templates."""
+    if not stacked:
+        i = np.zeros(0, dtype=np.int64)
+        return i, i, np.zeros((0, 3), dtype=np.int64), i, i, i, np.zeros((0, 2)), np.zeros(0, dtype=bool)
+    pattern = [4 if one_wide[up] else 3 for _, up, *_ in stacked]
+    templates = [_pair_template(p, nx, ny) for p, (*_, nx, ny) in zip(pattern, stacked, strict=True)]
+    pairs = np.array(stacked, dtype=np.int64)
+    corner = pairs[:, 1:4].copy()  # x0, y0 and the upper brick's layer
+    corner[:, 0], corner[:, 1] = pairs[:, 2], pairs[:, 3]
+    corner[:, 2] = [z[up] for _, up, *_ in stacked]
+    n_cells = pairs[:, 4] * pairs[:, 5]
+    conn_cell = np.concatenate([t[0] for t in templates]) + np.repeat(corner, n_cells, axis=0)
+    point_xy = np.concatenate([t[1] for t in templates]) + np.repeat(corner[:, :2], n_cells * pattern, axis=0)
+    p_conn = np.repeat(np.arange(conn_cell.shape[0]), np.repeat(pattern, n_cells))
+    return (np.repeat(pairs[:, 1], n_cells), np.repeat(pairs[:, 0], n_cells), conn_cell, pairs[:, 0],
+            pairs[:, 1], p_conn, point_xy, np.concatenate([t[2] for t in templates]))
+
+
+def contact_points(arr: np.ndarray, occ: Occupancy | LayerContacts,
+                   one_wide: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The stud connections, contact points and side contacts of bricks ``arr`` (no collisions,
+    all inside the grid) with ``occ`` their occupancy or layer contacts, in the model's order: brick
+    pair (lower, upper; the ground -1 first), then cell (x-major), then point. Returns
+    ``(conn_upper, conn_lower, conn_cell, pair_lower, pair_upper, p_conn, point_xy, hull, side_axis,
+    side_minus, side_plus)``: per connection the bricks and the upper brick's cavity cell (x, y, z),
+    the distinct brick pairs, per contact point its connection, position (studs) and whether it is
+    a vertex of its pair's hull (``hull_mask``), and the side contacts as :func:`side_contacts`."""
+    if isinstance(occ, LayerContacts):
+        return (*_pair_points(occ.stacked, one_wide.tolist(), arr[:, 4].tolist()), *occ.touching)
+    conn_upper, conn_lower, conn_cell = stud_connections(arr, occ)
+    pair_lower, pair_upper, n_pairs, conn_pair = _brick_pairs(conn_lower, conn_upper, arr.shape[0])
+    order = np.argsort(conn_pair, kind="stable")
+    conn_upper, conn_lower, conn_cell, conn_pair = (a[order] for a in (conn_upper, conn_lower, conn_cell,
+                                                                       conn_pair))
+    four = one_wide[conn_upper]
+    n_pts = np.where(four, 4, 3)
+    p_conn = np.repeat(np.arange(conn_upper.size), n_pts)
+    p_local = np.arange(p_conn.size) - (np.cumsum(n_pts) - n_pts)[p_conn]
+    point_xy = conn_cell[p_conn, :2] + CONTACT_OFFSETS_34[p_local + 3 * four[p_conn]]
+    hull = _hull_points(conn_pair, conn_cell, n_pairs, n_pts, p_conn, p_local)
+    return (conn_upper, conn_lower, conn_cell, pair_lower, pair_upper, p_conn, point_xy, hull,
+            *side_contacts(occ))
+
+
+def spanning_forest(n_nodes: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spanning forest of the undirected graph with edges ``(a[e], b[e])`` by Kruskal in edge order
+    (so deterministic) and the component label of every node, numbered by smallest node (as
+    scipy's ``connected_components`` does). Small graphs in plain Python (less overhead)."""
+    if n_nodes + a.size > 600:
+        graph = sp.csr_matrix((np.arange(1, a.size + 1, dtype=float), (a, b)), shape=(n_nodes, n_nodes))
+        in_forest = np.zeros(a.size, dtype=bool)
+        in_forest[np.rint(minimum_spanning_tree(graph).data).astype(np.int64) - 1] = True
+        return in_forest, connected_components(graph, directed=False)[1].astype(np.int64)
+    parent = list(range(n_nodes))
+
+    def find(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    kept = []
+    for u, v in zip(a.tolist(), b.tolist(), strict=True):
+        ru, rv = find(u), find(v)
+        if ru != rv:
+            parent[max(ru, rv)] = min(ru, rv)  # the root is the smallest node of its tree
+        kept.append(ru != rv)
+    number: dict[int, int] = {}
+    label = [number.setdefault(find(v), len(number)) for v in range(n_nodes)]
+    return np.array(kept, dtype=bool), np.array(label, dtype=np.int64)
+
+
+def contact_graphs(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_minus: np.ndarray,
+            side_plus: np.ndarray, small: int = 600) -> tuple[np.ndarray, ...]:
+    """The graph facts the model needs (module docstring): which knob pairs and side pairs the LP
+    keeps, the tree of every face, the torque-chain hops of every brick and its component.
+
+    Knob forest: nodes are brick bottom faces ``0..n-1``, top faces ``n..2n-1`` and the ground
+    ``2n``; a knob pair joins the lower brick's top face (or the ground) to the upper brick's bottom
+    face. Kept: the knob pairs of a spanning forest (Kruskal by pair index, so deterministic) and the
+    side pairs whose two bottom faces lie in different trees. ``face_tree``: (2N,) tree of each
+    bottom face and top face, numbered by smallest face, -1 for the ground's tree (no equation).
+    ``hops``: see ``_tree_hops``. ``component``: bricks joined by knob pairs or side pairs, numbered
+    by smallest brick. Graphs with ``small`` or more nodes and edges go through scipy.
+    """
+    if 2 * n + 1 + knob_lower.size + side_minus.size >= small:
+        knob_keep, node_tree = spanning_forest(2 * n + 1, np.where(knob_lower >= 0, n + knob_lower, 2 * n),
+                                       knob_upper)
+        ground_tree = node_tree[2 * n]
+        face_tree = node_tree[: 2 * n]
+        # Labels are numbered by smallest node: dropping the ground's shifts the larger ones by one.
+        face_tree = np.where(face_tree == ground_tree, -1, face_tree - (face_tree > ground_tree))
+        solid = knob_lower >= 0
+        component = spanning_forest(n, np.concatenate([knob_lower[solid], side_minus]),
+                            np.concatenate([knob_upper[solid], side_plus]))[1]
+        return (knob_keep, node_tree[side_minus] != node_tree[side_plus], face_tree, _tree_hops(face_tree, n),
+                component)
+
+    parent = list(range(2 * n + 1))
+
+    def find(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    lower, upper = knob_lower.tolist(), knob_upper.tolist()
+    keep = []
+    for lo, up in zip(lower, upper, strict=True):
+        ra, rb = find(n + lo if lo >= 0 else 2 * n), find(up)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)  # the root is the smallest node of its tree
+        keep.append(ra != rb)
+    root = [find(v) for v in range(2 * n + 1)]
+    ground = root[2 * n]
+    number: dict[int, int] = {}
+    face_tree = [-1 if r == ground else number.setdefault(r, len(number)) for r in root[: 2 * n]]
+    minus, plus = side_minus.tolist(), side_plus.tolist()
+    side_keep = [root[a] != root[b] for a, b in zip(minus, plus, strict=True)]
+
+    # Hops to the ground's tree over bricks (each links the trees of its two faces): breadth first.
+    adjacent: list[list[int]] = [[] for _ in range(len(number) + 1)]  # node 0: the ground's tree
+    for u, v in zip(face_tree[:n], face_tree[n:], strict=True):
+        adjacent[u + 1].append(v + 1)
+        adjacent[v + 1].append(u + 1)
+    hop = [-1] * (len(number) + 1)
+    hop[0] = 0
+    frontier = [0]
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for v in adjacent[u]:
+                if hop[v] < 0:
+                    hop[v] = hop[u] + 1
+                    nxt.append(v)
+        frontier = nxt
+    far = [float(h) if h >= 0 else np.inf for h in hop]  # inf: no chain
+    hops = [far[u + 1] + far[v + 1] for u, v in zip(face_tree[:n], face_tree[n:], strict=True)]
+
+    parent = list(range(n))
+    solid = [(lo, up) for lo, up in zip(lower, upper, strict=True) if lo >= 0]
+    for a, b in solid + list(zip(minus, plus, strict=True)):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    number = {}
+    component = [number.setdefault(find(v), len(number)) for v in range(n)]
+    return (np.array(keep, dtype=bool), np.array(side_keep, dtype=bool), np.array(face_tree, dtype=np.int64),
+            np.array(hops, dtype=float), np.array(component, dtype=np.int64))
+
+
+def _tree_hops(face_tree: np.ndarray, n: int) -> np.ndarray:
+    """Per brick: hops(bottom-face tree) + hops(top-face tree), where hops counts the bricks on a
+    shortest chain of bricks from a tree to the ground's tree (each brick links the trees of its two
+    faces); ``inf`` where there is no chain."""
+    bottom, top = face_tree[:n] + 1, face_tree[n:] + 1  # node 0: the ground's tree
+    n_nodes = int(face_tree.max()) + 2 if n else 1
+    graph = sp.csr_matrix((np.ones(n), (bottom, top)), shape=(n_nodes, n_nodes))
+    hops = shortest_path(graph, directed=False, unweighted=True, indices=0)
+    return hops[bottom] + hops[top]
+
+
+def _brick_pairs(conn_lower: np.ndarray, conn_upper: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Distinct (lower, upper) pairs of the connections sorted by (lower, upper), and the pair of
+    every connection."""
+    key = (conn_lower + 1) * (n + 1) + conn_upper
+    if n < 256:  # a mark table beats sorting
+        mark = np.zeros((n + 1) * (n + 1), dtype=bool)
+        mark[key] = True
+        pair_key = np.flatnonzero(mark)
+        conn_pair = np.searchsorted(pair_key, key)
+    else:
+        pair_key, conn_pair = np.unique(key, return_inverse=True)
+    knob_lower, knob_upper = np.divmod(pair_key, n + 1)
+    return knob_lower - 1, knob_upper, pair_key.size, conn_pair.reshape(-1)

@@ -13,13 +13,22 @@ Clarabel (interior point, default) or HiGHS (dual simplex).
 Speed (details and the exactness arguments in :mod:`brickfield.lego.stability_model`): every
 connected component (through studs or sides) is an independent LP. A component that press forces
 alone can hold is certified optimal with all scores 0 by a vectorised top-down pass, without any LP
-(solid blocks, walls, towers: a 1000-brick 20x20x20 solid block in ~20 ms). The others go to the
-solver as a reduced but equivalent LP: presses only at the convex-hull vertices of each brick
-pair's contact points, no redundant side pushes, and the free knob forces eliminated, which leaves
-one Fz row per brick plus one row per knob tree and axis instead of five coupled rows per brick.
-On one core a random 1000-brick stack that needs pull forces takes 0.05-0.4 s (sparse, up to 20
-layers) or 0.3-0.8 s (a full 20x20 footprint, 20 layers), nearly all of it in Clarabel: ~0.1 s
-setup plus 20-55 interior point iterations of ~11 ms.
+(:func:`press_only_solution`; solid blocks, walls, towers: a 1000-brick 20x20x20 solid block in
+~15 ms). The others go to the solver as a reduced but equivalent LP: presses only at the
+convex-hull vertices of each brick pair's contact points, no redundant side pushes or horizontal
+force residuals, and the free knob forces eliminated, which leaves one Fz row per brick plus one
+row per knob tree and axis instead of five coupled rows per brick. On one core a random 1000-brick
+stack that needs pull forces takes 0.05-0.4 s (sparse, up to 20 layers) or 0.3-0.7 s (a full
+20x20 footprint, 20 layers), nearly all of it in Clarabel.
+
+Small structures (fewer than ``grid.SMALL_STRUCTURE`` bricks, e.g. all BrickGPT reference cases)
+are bound by fixed costs instead, so their path avoids them: contacts from rectangle tests between
+the bricks of nearby layers (no 20^3 grid) and cached per-block contact-point templates, the LP
+built directly in its reduced rows and handed to Clarabel as plain lists (its binding converts
+numpy arrays element by element), the knob forces recovered only when :attr:`StabilityResult.x` is
+read, and the press-only pass rejecting most components at the top layer by a bounding-box test.
+The median reference case takes ~1.1 ms on one core (BrickGPT + Gurobi: 12.7 ms), ~60% of it in
+Clarabel's setup and 11-18 interior point iterations.
 
 Score convention (BrickGPT's, not the paper's): per brick, ``1.0`` = failing, otherwise the largest
 pull on its bottom contact points divided by ``T``. ``stable`` = no floating brick, no collision and
@@ -28,13 +37,15 @@ every score below 1.
 Residual tolerance: BrickGPT flags a brick when a residual is ``> 0``, which turns solver round-off
 (1e-14 .. 1e-9) into failures. Here a brick is out of equilibrium when a force residual exceeds
 ``residual_tol`` N or a torque residual exceeds ``residual_tol * stud_pitch`` N*m (i.e. torques are
-compared as the force at a one-stud lever). Measured in those units, real residuals at the optimum
-are a sizeable fraction of a brick's weight: >= 1.4e-3 N on all 80 reference cases and >= 1e-4 N on
-random 300..1000-brick towers, while Clarabel's numerical noise stays below 1e-10 N on the reference
-cases (gap tolerance 1e-10, feasibility 1e-9) and below 1e-6 N on those towers. The default
-``residual_tol = 1e-5`` N sits in that gap. Values inside the gap do occur, but only as shares of a
-degenerate optimum (the brick could carry a full residual at equal cost, checked by maximising it
-over the optimal face), where flagging the brick or not are both optimal answers.
+compared as the force at a one-stud lever). The residuals are read from the LP's residual variables
+(they match the forces' imbalance to the solver's tolerance, < 1e-11 N up to 300 bricks). Measured
+in those units, real residuals at the optimum are a sizeable fraction of a brick's weight: >= 1.4e-3
+N on all 80 reference cases and >= 1e-4 N on random 300..1000-brick towers, while Clarabel's
+numerical noise stays below 1e-10 N on the reference cases (gap tolerance 1e-10, feasibility 1e-9)
+and below 1e-6 N on those towers. The default ``residual_tol = 1e-5`` N sits in that gap. Values
+inside the gap do occur, but only as shares of a degenerate optimum (the brick could carry a full
+residual at equal cost, checked by maximising it over the optimal face), where flagging the brick or
+not are both optimal answers.
 
 Degenerate optima: when the optimum can leave the residual on any of several bricks, or split a load
 over parallel supports in many ways, Clarabel returns a central optimal solution (every candidate
@@ -52,9 +63,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
+from scipy.optimize import nnls
 
 from brickfield.lego.grid import (
     SMALL_STRUCTURE,
@@ -66,11 +79,12 @@ from brickfield.lego.grid import (
 )
 from brickfield.lego.library import BRICK_TYPES
 from brickfield.lego.stability_model import (
+    FZ,
+    N_EQ,
     LinearProgram,
     ModelConstants,
     StabilityModel,
     build_model,
-    press_only_solution,
 )
 from brickfield.lego.structure import Structure
 
@@ -114,7 +128,7 @@ class StabilityConfig:
         fallback: retry with the other solver when the first one does not reach an optimum.
         max_bricks: structures with more bricks are refused with ``ValueError``.
         press_only_shortcut: skip the LP for every component that press forces alone can hold
-            (an exact optimum with all scores 0, see ``stability_model.press_only_solution``);
+            (an exact optimum with all scores 0, see ``press_only_solution``);
             ``False`` solves every component with the LP solver.
     """
 
@@ -401,6 +415,122 @@ def _lp_groups(model: StabilityModel, held: np.ndarray) -> list[np.ndarray | Non
     small = todo[size[todo] < _SMALL_COMPONENT]
     groups = [np.isin(model.component, small)] if small.size else []
     return groups + [model.component == c for c in todo[size[todo] >= _SMALL_COMPONENT]]
+
+
+# Margin (studs) of the bounding-box test in ``press_only_solution``: a resultant this far outside
+# the box is far outside the hull for the least-squares test too (its residual would be > 1e-8 f).
+_OUTSIDE = 1e-6
+
+
+def press_only_solution(m: StabilityModel, rel_tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """Try to hold every component by press forces alone; returns ``(x, held)``.
+
+    ``held[c]`` is True when component ``c`` is held: then ``x`` carries press forces at its contact
+    points that balance every brick of ``c`` (to round-off) with no pull, no horizontal force and no
+    residual, i.e. an objective of 0, which is optimal (see the module docstring). ``x`` is 0 on
+    every other component.
+
+    Top-down, one vectorised pass per layer: each brick collects its weight (at its centre) and the
+    presses of the bricks above it, and spreads the resultant over the contact points below it as a
+    linear pressure ``p = F/k + a*dx + b*dy`` (the exact least-norm split; linear in the brick's
+    load ``(F, Mx, My)``, so ``p = u*F + v*Mx + w*My`` with per-point coefficients). Where that goes
+    negative somewhere it tries a non-negative least-squares split; a resultant outside the hull of
+    the supports (or a brick with nothing below) means the component needs the LP.
+    """
+    n = m.n_bricks
+    x = np.zeros(m.n_vars)
+    held = np.ones(m.n_components, dtype=bool)
+    if n == 0:
+        return x, held
+    up = m.point_upper
+    count = np.bincount(up, minlength=n)
+    held[m.component[count == 0]] = False  # nothing below: hanging or floating
+    if not held.any():
+        return x, held
+    # A resultant outside the bounding box of a brick's contact points (by more than round-off) is
+    # outside their hull: the component fails without a least-squares split. The top layer carries
+    # nothing but its own weight, at the centre.
+    box = np.full((2, n, 2), np.inf)
+    box[1] = -np.inf
+    np.minimum.at(box[0], up, m.point_xy)
+    np.maximum.at(box[1], up, m.point_xy)
+    box[0] -= _OUTSIDE
+    box[1] += _OUTSIDE
+    z_up = m.brick_z[up]
+    top = np.flatnonzero(m.brick_z == z_up.max())
+    outside = ((m.brick_center[top] < box[0, top]) | (m.brick_center[top] > box[1, top])).any(axis=1)
+    if outside.any():
+        held[m.component[top[outside]]] = False
+        if not held.any():
+            return x, held
+    order = np.argsort(-z_up, kind="stable")  # points grouped by layer, top layer first
+    bounds = [0, *np.cumsum(np.bincount(z_up)[::-1]).tolist()]  # empty layers included
+    up_o, xy_o = up[order], m.point_xy[order]
+    below_o = np.where(m.point_lower >= 0, m.point_lower, n)[order]
+    load = np.zeros((n + 1, 3))  # (F, Mx, My) per brick, row n: the ground
+    load[:n, 0] = m.eq_rhs[FZ::N_EQ]  # weight in gram-force, acting at the centre
+    load[:n, 1:] = load[:n, :1] * m.brick_center
+    press_o = np.zeros(up.size)
+    # Most components that need the LP fail in the top layer: its coefficients come first, those
+    # of the other layers only if it holds.
+    coef_o, mean, d_o = _press_coefficients(up_o[: bounds[1]], xy_o[: bounds[1]], n)
+    for start, stop in pairwise(bounds):
+        if not held.any():
+            break
+        if start == stop:
+            continue
+        if start == bounds[1]:
+            rest = _press_coefficients(up_o[start:], xy_o[start:], n)
+            coef_o = np.concatenate([coef_o, rest[0]])
+            mean += rest[1]  # the two sets of bricks are disjoint
+            d_o = np.concatenate([d_o, rest[2]])
+        b = up_o[start:stop]
+        p = (coef_o[start:stop] * load[b]).sum(axis=1)
+        if p.min() < 0.0:
+            for brick in set(b[p < 0.0].tolist()):
+                if not held[m.component[brick]]:
+                    continue
+                f, mx, my = load[brick]
+                if f > 0.0 and not (box[0, brick, 0] <= mx / f <= box[1, brick, 0]
+                                    and box[0, brick, 1] <= my / f <= box[1, brick, 1]):
+                    held[m.component[brick]] = False
+                    continue
+                sel = start + np.flatnonzero(b == brick)
+                want = np.array([f, mx - f * mean[brick, 0], my - f * mean[brick, 1]])
+                sol, res = nnls(np.stack([np.ones(sel.size), d_o[sel, 0], d_o[sel, 1]]), want)
+                if res > rel_tol * (np.abs(want).sum() + 1.0):
+                    held[m.component[brick]] = False
+                else:
+                    p[sel - start] = sol
+        press_o[start:stop] = p
+        transmitted = np.empty((stop - start, 3))  # (1, x, y) * p to the brick below
+        transmitted[:, 0] = p
+        transmitted[:, 1:] = xy_o[start:stop] * p[:, None]
+        np.add.at(load, below_o[start:stop], transmitted)
+
+    ok = held[m.component[up_o]]
+    x[m.blocks["press"].start + order[ok]] = press_o[ok]
+    return x, held
+
+
+def _press_coefficients(up: np.ndarray, xy: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For contact points ``xy`` under bricks ``up`` (every point of those bricks): ``(coef, mean,
+    d)``, the linear pressure ``p = coef . (F, Mx, My)`` of ``press_only_solution``, the (N, 2) mean
+    point of each brick (0 for the others) and each point's offset from its brick's mean."""
+    count = np.maximum(np.bincount(up, minlength=n), 1).astype(float)
+    mean = np.stack([np.bincount(up, xy[:, 0], n), np.bincount(up, xy[:, 1], n)], axis=1) / count[:, None]
+    d = xy - mean[up]
+    dx, dy = d[:, 0], d[:, 1]
+    sxx = np.bincount(up, dx * dx, n)
+    sxy = np.bincount(up, dx * dy, n)
+    syy = np.bincount(up, dy * dy, n)
+    det = (sxx * syy - sxy * sxy)[up]  # > 0: every contact pattern is 2-D
+    # p = F/k + a dx + c dy with (a, c) the solution of the 2x2 moment system about the mean.
+    coef = np.empty((up.size, 3))
+    coef[:, 1] = (dx * syy[up] - dy * sxy[up]) / det
+    coef[:, 2] = (dy * sxx[up] - dx * sxy[up]) / det
+    coef[:, 0] = 1.0 / count[up] - coef[:, 1] * mean[up, 0] - coef[:, 2] * mean[up, 1]
+    return coef, mean, d
 
 
 def analyze_stability(structure: Structure, config: StabilityConfig | None = None) -> StabilityResult:

@@ -41,7 +41,7 @@ the set of optimal pulls and residuals (all the scores read) are exactly those o
   pair's contact points equals non-negative presses at the hull vertices (its convex weights);
 * *knob forces closing a cycle are left out*: the x (y) knob columns form the incidence matrix of
   a graph whose nodes are brick top faces, brick bottom faces and the ground (see
-  ``StabilityModel._face_rows``; the ground has no equations). Knob forces are free and cost
+  ``StabilityModel._face_weights``; the ground has no equations). Knob forces are free and cost
   nothing, so a spanning forest spans the same forces; a cycle only adds a zero-cost self-stress
   direction;
 * *side pushes between two bricks whose bottom faces lie in one tree are left out* (the two bricks
@@ -67,41 +67,25 @@ presses, side pushes and residuals are non-negative columns, so on a degenerate 
 returned point can move within the optimal set (80 reference cases: scores within 5e-6 of before,
 except 1.4e-4 and 4.4e-4 on the one case whose optimal range is 0.35 wide).
 
-**Components and the press-only certificate.** Bricks that touch neither through studs nor sides
-(the ground is fixed, not a node) form independent LPs (:attr:`StabilityModel.component`), solved
-one by one. Every term of the objective is non-negative, so a solution that holds a component with
-press forces alone (no pull, no horizontal force, no residual) has objective 0 and is optimal, and
-every optimal solution then has zero pulls and residuals: all scores are exactly 0.
-:func:`press_only_solution` looks for such a solution top-down in one vectorised pass per layer;
-only the components where it fails need an LP.
+**Components.** Bricks that touch neither through studs nor sides (the ground is fixed, not a
+node) form independent LPs (:attr:`StabilityModel.component`); ``stability.press_only_solution``
+holds whole components without an LP where it can.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache, cached_property, partial
-from itertools import pairwise
+from functools import cached_property, partial
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import nnls
-from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, shortest_path
 from scipy.sparse.linalg import splu
 
-from brickfield.lego.grid import LayerContacts, Occupancy, side_contacts, stud_connections
+from brickfield.lego.grid import LayerContacts, Occupancy, contact_graphs, contact_points
 
 # Row layout of each brick's five balance equations.
 FX, FY, FZ, TAU1, TAU2 = range(5)
 N_EQ = 5
-
-# Sub-stud offsets (in studs, relative to the cell centre) of the vertical contact points.
-# A 1-wide upper brick grips the stud at four points around it, a 2-wide one at three.
-# In eighths of a stud (exact integers for the convex-hull table), and in studs.
-_EIGHTHS_4 = ((0, -2), (-2, 0), (0, 2), (2, 0))
-_EIGHTHS_3 = ((1, -1), (-2, 0), (1, 1))
-_OFFSETS_4 = np.array(_EIGHTHS_4) / 8.0
-_OFFSETS_3 = np.array(_EIGHTHS_3) / 8.0
-_OFFSETS_34 = np.concatenate([_OFFSETS_3, _OFFSETS_4])  # row p (3 points) or 3 + p (4 points)
 
 
 @dataclass(frozen=True)
@@ -189,8 +173,8 @@ class StabilityModel:
     ``max_pull`` (one per brick with contact points below it), ``res_pos`` and ``res_neg`` (5 per
     brick). Every block except the knob forces is non-negative (``lower_bounds``).
 
-    Constraints, as COO triplets (``rows``, ``cols``, ``vals``, built on first use: the analysis
-    itself only needs the LP, :meth:`linear_program`): rows ``0 .. n_eq-1`` are the balance
+    Constraints, as COO triplets (``triplets`` = ``rows``, ``cols``, ``vals``, built on first use: the
+    analysis itself only needs the LP, :meth:`linear_program`): rows ``0 .. n_eq-1`` are the balance
     equations ``A x == eq_rhs`` (5 per brick: Fx, Fy, Fz, tau1, tau2), rows ``n_eq ..`` are
     ``pull_k - max_pull_b <= 0`` (one per contact point).
 
@@ -204,7 +188,6 @@ class StabilityModel:
     n_eq: int
     n_ub: int
     eq_rhs: np.ndarray
-    lower_bounds: np.ndarray
     force_unit: float
     stud_pitch: float
     alpha: float
@@ -231,32 +214,35 @@ class StabilityModel:
     side_minus: np.ndarray
     side_axis: np.ndarray  # 0 = x, 1 = y
     max_pull_brick: np.ndarray  # brick of each max_pull variable
-    var_brick: np.ndarray  # the brick each variable belongs to (its component owns it)
     lp_columns: np.ndarray  # bool per variable: an LP column (else redundant, or a knob force)
     knob_basis: np.ndarray  # bool per knob pair: in the spanning forest (the others stay 0)
     face_tree: np.ndarray  # (2N,) tree of each bottom face (0..N-1) and top face; -1 = grounded
     arm: float  # half the brick height in studs (lever of the horizontal forces)
-    _triplets: tuple | None = field(default=None, init=False, repr=False)
     _lp_rows: tuple | None = field(default=None, init=False, repr=False)
     _knob_solve: object = field(default=None, init=False, repr=False)
 
-    @property
-    def rows(self) -> np.ndarray:
-        """Constraint row of every COO triplet (built on first use, see the class docstring)."""
-        return self._balance_triplets()[0]
+    @cached_property
+    def lower_bounds(self) -> np.ndarray:
+        """Lower bound of every variable: 0, or -inf for the (free) knob forces."""
+        lower = np.zeros(self.n_vars)
+        lower[self.blocks["knob_x"].start:self.blocks["knob_y"].stop] = -np.inf
+        return lower
 
-    @property
-    def cols(self) -> np.ndarray:
-        return self._balance_triplets()[1]
+    @cached_property
+    def var_brick(self) -> np.ndarray:
+        """The brick each variable belongs to (its component owns it)."""
+        brick_res = np.repeat(np.arange(self.n_bricks), N_EQ)
+        return np.concatenate([self.point_upper, self.point_upper, self.knob_upper, self.knob_upper,
+                               self.side_plus, self.max_pull_brick, brick_res, brick_res])
 
-    @property
-    def vals(self) -> np.ndarray:
-        return self._balance_triplets()[2]
+    @cached_property
+    def triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The constraints as COO triplets ``(rows, cols, vals)`` (see the class docstring)."""
+        return _model_triplets(self)
 
-    def _balance_triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self._triplets is None:
-            self._triplets = _model_triplets(self)
-        return self._triplets
+    rows = property(lambda self: self.triplets[0])
+    cols = property(lambda self: self.triplets[1])
+    vals = property(lambda self: self.triplets[2])
 
     @property
     def n_vars(self) -> int:
@@ -291,10 +277,9 @@ class StabilityModel:
         w[TAU1, 1] = (lever, -lever)
         return w
 
-    def _projected_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _projected_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Triplets (rows, cols, vals; duplicates to be summed) of the LP's constraint rows over the
-        LP columns (``lp_columns``, model numbering), the right-hand side and the brick of every row
-        (cached).
+        LP columns (``lp_columns``, model numbering) and the right-hand side (cached).
 
         Rows: the Fz balance of every brick, then one row per ungrounded tree for x and one for y
         (the sum of its face rows, i.e. the balance triplets weighted by ``_face_weights``), then
@@ -316,20 +301,25 @@ class StabilityModel:
         feasible pulls, presses, side pushes and residuals at the same cost (knob forces cost
         nothing and have no barrier term). :meth:`with_knob_forces` recovers ``k`` afterwards.
         """
-        rows, cols, vals, rhs, row_brick = self._projected_rows()
+        rows, cols, vals, rhs = self._projected_rows()
         n_proj = rhs.size
         col_keep = self.lp_columns if bricks is None else self.lp_columns & bricks[self.var_brick]
         columns = np.flatnonzero(col_keep)
         col_new = np.cumsum(col_keep) - 1
         if bricks is None:  # every row; the triplets hold LP columns only
-            return LinearProgram(cost=self.cost[columns], b_eq=rhs, lower=self.lower_bounds[columns],
-                                 n_ub=row_brick.size - n_proj, rows=rows, cols=col_new[cols], vals=vals,
+            return LinearProgram(cost=self.cost[columns], b_eq=rhs, lower=np.zeros(columns.size),
+                                 n_ub=self.n_points, rows=rows, cols=col_new[cols], vals=vals,
                                  columns=columns)
+        # The brick of every row: Fz rows, then the x and y rows of each tree, then the max-pull rows.
+        faces = np.flatnonzero(self.face_tree >= 0)
+        tree_brick = np.zeros(self.n_trees, dtype=np.int64)
+        tree_brick[self.face_tree[faces]] = faces % self.n_bricks
+        row_brick = np.concatenate([np.arange(self.n_bricks), tree_brick, tree_brick, self.point_upper])
         row_keep = bricks[row_brick]
         row_new = np.cumsum(row_keep) - 1
         sel = col_keep[cols] & row_keep[rows]
         return LinearProgram(cost=self.cost[columns], b_eq=rhs[row_keep[:n_proj]],
-                             lower=self.lower_bounds[columns], n_ub=int(row_keep[n_proj:].sum()),
+                             lower=np.zeros(columns.size), n_ub=int(row_keep[n_proj:].sum()),
                              rows=row_new[rows[sel]], cols=col_new[cols[sel]], vals=vals[sel],
                              columns=columns)
 
@@ -379,7 +369,9 @@ class StabilityModel:
     def imbalance(self, x: np.ndarray) -> np.ndarray:
         """(N, 5) signed residual of each balance equation in SI units (N, N*m), computed from the
         force variables alone so solver slack in the residual variables cannot leak in."""
-        r = self._balance(x, forces_only=True)
+        return self._si(self._balance(x, forces_only=True))
+
+    def _si(self, r: np.ndarray) -> np.ndarray:
         r *= self.force_unit
         r[:, TAU1:] *= self.stud_pitch
         return r
@@ -389,10 +381,7 @@ class StabilityModel:
         variables ``res_pos - res_neg``. Equals :meth:`imbalance` when the knob forces of ``x``
         are those of :meth:`with_knob_forces` (the face balances then hold exactly), up to the LP's
         feasibility tolerance (~1e-11 N); the analysis reads this one, which needs no knob forces."""
-        r = (x[self.blocks["res_pos"]] - x[self.blocks["res_neg"]]).reshape(self.n_bricks, N_EQ)
-        r *= self.force_unit
-        r[:, TAU1:] *= self.stud_pitch
-        return r
+        return self._si((x[self.blocks["res_pos"]] - x[self.blocks["res_neg"]]).reshape(self.n_bricks, N_EQ))
 
     def max_pull(self, x: np.ndarray) -> np.ndarray:
         """Largest pull (N) on the contact points under each brick; 0 where there are none."""
@@ -436,268 +425,11 @@ class StabilityModel:
         }
 
 
-@cache
-def _hull_mask(n_offsets: int, nx: int, ny: int) -> np.ndarray:
-    """(nx, ny, n_offsets) bool: which contact points of an nx x ny block of cells (pattern with
-    ``n_offsets`` points per cell) are vertices of their convex hull. Exact: the coordinates are
-    multiples of 1/8 stud, so the monotone chain runs on integers."""
-    offsets = _EIGHTHS_4 if n_offsets == 4 else _EIGHTHS_3
-    pts = [(8 * i + ox, 8 * j + oy, (i, j, o))
-           for i in range(nx) for j in range(ny) for o, (ox, oy) in enumerate(offsets)]
-    pts.sort()
-
-    def chain(seq):
-        out: list = []
-        for p in seq:
-            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1])
-                                     - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])) <= 0:
-                out.pop()  # not a strict left turn: the middle point is no vertex
-            out.append(p)
-        return out[:-1]
-
-    mask = np.zeros((nx, ny, n_offsets), dtype=bool)
-    for p in chain(pts) + chain(pts[::-1]):
-        mask[p[2]] = True
-    return mask
-
-
-#: Shared-rectangle sides covered by the flat hull table (library bricks are at most 8 long).
-_HULL_SIDE = 8
-
-
-@cache
-def _hull_table() -> tuple[np.ndarray, np.ndarray]:
-    """Every ``_hull_mask`` with sides up to ``_HULL_SIDE`` flattened into one array, and where
-    each starts in it: ``start[n_offsets - 3, nx - 1, ny - 1]``."""
-    start = np.zeros((2, _HULL_SIDE, _HULL_SIDE), dtype=np.int64)
-    parts: list[np.ndarray] = []
-    offset = 0
-    for pattern in (3, 4):
-        for nx in range(1, _HULL_SIDE + 1):
-            for ny in range(1, _HULL_SIDE + 1):
-                start[pattern - 3, nx - 1, ny - 1] = offset
-                parts.append(_hull_mask(pattern, nx, ny).reshape(-1))
-                offset += parts[-1].size
-    return np.concatenate(parts), start
-
-
-def _hull_points(conn_pair: np.ndarray, conn_cell: np.ndarray, n_pairs: int, n_pts: np.ndarray,
-                 p_conn: np.ndarray, p_local: np.ndarray) -> np.ndarray:
-    """Per contact point: is it a vertex of the convex hull of its brick pair's contact points?
-
-    The cells two bricks share form a rectangle and every cell carries the same point pattern, so
-    the answer depends only on (pattern, rectangle size, position in it) and comes from a table.
-    """
-    if p_conn.size == 0:
-        return np.zeros(0, dtype=bool)
-    cx, cy = conn_cell[:, 0], conn_cell[:, 1]
-    lo_x = np.full(n_pairs, np.iinfo(np.int64).max)
-    lo_y = lo_x.copy()
-    hi_x = np.full(n_pairs, np.iinfo(np.int64).min)
-    hi_y = hi_x.copy()
-    np.minimum.at(lo_x, conn_pair, cx)
-    np.minimum.at(lo_y, conn_pair, cy)
-    np.maximum.at(hi_x, conn_pair, cx)
-    np.maximum.at(hi_y, conn_pair, cy)
-    pair = conn_pair[p_conn]
-    i = (cx - lo_x[conn_pair])[p_conn]
-    j = (cy - lo_y[conn_pair])[p_conn]
-    nx = (hi_x - lo_x + 1)[pair]
-    ny = (hi_y - lo_y + 1)[pair]
-    pattern = n_pts[p_conn]
-    if max(int(nx.max()), int(ny.max())) <= _HULL_SIDE:
-        table, start = _hull_table()
-        return table[start[pattern - 3, nx - 1, ny - 1] + (i * ny + j) * pattern + p_local]
-    span = int(max(nx.max(), ny.max())) + 1  # larger than any library brick: one table per shape
-    keys, inverse = np.unique((pattern * span + nx) * span + ny, return_inverse=True)
-    keep = np.zeros(p_conn.size, dtype=bool)
-    for k, key in enumerate(keys.tolist()):
-        sel = np.flatnonzero(inverse == k)
-        rest, ky = divmod(key, span)
-        pat, kx = divmod(rest, span)
-        keep[sel] = _hull_mask(pat, kx, ky)[i[sel], j[sel], p_local[sel]]
-    return keep
-
-
-@cache
-def _pair_template(n_offsets: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The cells (x-major) of an nx x ny block and their contact points (``n_offsets`` per cell),
-    relative to the block's corner: ``(cells, points, p_local, hull)``, ``hull`` as ``_hull_mask``."""
-    cells = np.array([(i, j) for i in range(nx) for j in range(ny)], dtype=np.int64)
-    offsets = _OFFSETS_4 if n_offsets == 4 else _OFFSETS_3
-    points = (cells[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
-    p_local = np.tile(np.arange(n_offsets), nx * ny)
-    return cells, points, p_local, _hull_mask(n_offsets, nx, ny).reshape(-1)
-
-
-def _pair_points(stacked: list[tuple[int, int, int, int, int, int]], one_wide: list[bool],
-                 z: list[int]) -> tuple[np.ndarray, ...]:
-    """Stud connections and contact points from ``LayerContacts.stacked`` (already in pair order)
-    and the cached per-block templates: ``(conn_upper, conn_lower, conn_cell, knob_lower,
-    knob_upper, p_conn, p_local, point_xy, hull)``."""
-    if not stacked:
-        i = np.zeros(0, dtype=np.int64)
-        return i, i, np.zeros((0, 3), dtype=np.int64), i, i, i, i, np.zeros((0, 2)), np.zeros(0, dtype=bool)
-    templates = [_pair_template(4 if one_wide[up] else 3, nx, ny) for _, up, _, _, nx, ny in stacked]
-    pairs = np.array(stacked, dtype=np.int64)
-    n_cells = pairs[:, 4] * pairs[:, 5]
-    corner = np.stack([pairs[:, 2], pairs[:, 3], np.array([z[up] for _, up, *_ in stacked], dtype=np.int64)],
-                      axis=1)
-    n_pts = np.array([t[2].size for t in templates], dtype=np.int64)
-    conn_cell = np.concatenate([t[0] for t in templates]).reshape(-1, 2)
-    conn_cell = np.concatenate([conn_cell, np.zeros((conn_cell.shape[0], 1), dtype=np.int64)], axis=1)
-    conn_cell += np.repeat(corner, n_cells, axis=0)
-    point_xy = np.concatenate([t[1] for t in templates]).reshape(-1, 2)
-    point_xy += np.repeat(corner[:, :2], n_pts, axis=0)
-    p_local = np.concatenate([t[2] for t in templates])
-    p_conn = np.repeat(np.arange(conn_cell.shape[0]), np.repeat(n_pts // n_cells, n_cells))
-    hull = np.concatenate([t[3] for t in templates])
-    return (np.repeat(pairs[:, 1], n_cells), np.repeat(pairs[:, 0], n_cells), conn_cell, pairs[:, 0],
-            pairs[:, 1], p_conn, p_local, point_xy, hull)
-
-
-def _forest(n_nodes: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spanning forest of the undirected graph with edges ``(a[e], b[e])`` by Kruskal in edge order
-    (so deterministic) and the component label of every node, numbered by smallest node (as
-    scipy's ``connected_components`` does). Small graphs in plain Python (less overhead)."""
-    if n_nodes + a.size > 600:
-        graph = sp.csr_matrix((np.arange(1, a.size + 1, dtype=float), (a, b)), shape=(n_nodes, n_nodes))
-        in_forest = np.zeros(a.size, dtype=bool)
-        in_forest[np.rint(minimum_spanning_tree(graph).data).astype(np.int64) - 1] = True
-        return in_forest, connected_components(graph, directed=False)[1].astype(np.int64)
-    parent = list(range(n_nodes))
-
-    def find(v: int) -> int:
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
-    kept = []
-    for u, v in zip(a.tolist(), b.tolist(), strict=True):
-        ru, rv = find(u), find(v)
-        if ru != rv:
-            parent[max(ru, rv)] = min(ru, rv)  # the root is the smallest node of its tree
-        kept.append(ru != rv)
-    number: dict[int, int] = {}
-    label = [number.setdefault(find(v), len(number)) for v in range(n_nodes)]
-    return np.array(kept, dtype=bool), np.array(label, dtype=np.int64)
-
-
-def _graphs(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_minus: np.ndarray,
-            side_plus: np.ndarray, small: int = 600) -> tuple[np.ndarray, ...]:
-    """The graph facts the model needs (module docstring): which knob pairs and side pairs the LP
-    keeps, the tree of every face, the torque-chain hops of every brick and its component.
-
-    Knob forest: nodes are brick bottom faces ``0..n-1``, top faces ``n..2n-1`` and the ground
-    ``2n``; a knob pair joins the lower brick's top face (or the ground) to the upper brick's bottom
-    face. Kept: the knob pairs of a spanning forest (Kruskal by pair index, so deterministic) and the
-    side pairs whose two bottom faces lie in different trees. ``face_tree``: (2N,) tree of each
-    bottom face and top face, numbered by smallest face, -1 for the ground's tree (no equation).
-    ``hops``: see ``_tree_hops``. ``component``: bricks joined by knob pairs or side pairs, numbered
-    by smallest brick. Graphs with ``small`` or more nodes and edges go through scipy.
-    """
-    if 2 * n + 1 + knob_lower.size + side_minus.size >= small:
-        knob_keep, node_tree = _forest(2 * n + 1, np.where(knob_lower >= 0, n + knob_lower, 2 * n),
-                                       knob_upper)
-        ground_tree = node_tree[2 * n]
-        face_tree = node_tree[: 2 * n]
-        # Labels are numbered by smallest node: dropping the ground's shifts the larger ones by one.
-        face_tree = np.where(face_tree == ground_tree, -1, face_tree - (face_tree > ground_tree))
-        solid = knob_lower >= 0
-        component = _forest(n, np.concatenate([knob_lower[solid], side_minus]),
-                            np.concatenate([knob_upper[solid], side_plus]))[1]
-        return (knob_keep, node_tree[side_minus] != node_tree[side_plus], face_tree, _tree_hops(face_tree, n),
-                component)
-
-    parent = list(range(2 * n + 1))
-
-    def find(v: int) -> int:
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
-    lower, upper = knob_lower.tolist(), knob_upper.tolist()
-    keep = []
-    for lo, up in zip(lower, upper, strict=True):
-        ra, rb = find(n + lo if lo >= 0 else 2 * n), find(up)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)  # the root is the smallest node of its tree
-        keep.append(ra != rb)
-    root = [find(v) for v in range(2 * n + 1)]
-    ground = root[2 * n]
-    number: dict[int, int] = {}
-    face_tree = [-1 if r == ground else number.setdefault(r, len(number)) for r in root[: 2 * n]]
-    minus, plus = side_minus.tolist(), side_plus.tolist()
-    side_keep = [root[a] != root[b] for a, b in zip(minus, plus, strict=True)]
-
-    # Hops to the ground's tree over bricks (each links the trees of its two faces): breadth first.
-    adjacent: list[list[int]] = [[] for _ in range(len(number) + 1)]  # node 0: the ground's tree
-    for u, v in zip(face_tree[:n], face_tree[n:], strict=True):
-        adjacent[u + 1].append(v + 1)
-        adjacent[v + 1].append(u + 1)
-    hop = [-1] * (len(number) + 1)
-    hop[0] = 0
-    frontier = [0]
-    while frontier:
-        nxt = []
-        for u in frontier:
-            for v in adjacent[u]:
-                if hop[v] < 0:
-                    hop[v] = hop[u] + 1
-                    nxt.append(v)
-        frontier = nxt
-    far = [float(h) if h >= 0 else np.inf for h in hop]  # inf: no chain
-    hops = [far[u + 1] + far[v + 1] for u, v in zip(face_tree[:n], face_tree[n:], strict=True)]
-
-    parent = list(range(n))
-    solid = [(lo, up) for lo, up in zip(lower, upper, strict=True) if lo >= 0]
-    for a, b in solid + list(zip(minus, plus, strict=True)):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    number = {}
-    component = [number.setdefault(find(v), len(number)) for v in range(n)]
-    return (np.array(keep, dtype=bool), np.array(side_keep, dtype=bool), np.array(face_tree, dtype=np.int64),
-            np.array(hops, dtype=float), np.array(component, dtype=np.int64))
-
-
-def _tree_hops(face_tree: np.ndarray, n: int) -> np.ndarray:
-    """Per brick: hops(bottom-face tree) + hops(top-face tree), where hops counts the bricks on a
-    shortest chain of bricks from a tree to the ground's tree (each brick links the trees of its two
-    faces); ``inf`` where there is no chain."""
-    bottom, top = face_tree[:n] + 1, face_tree[n:] + 1  # node 0: the ground's tree
-    n_nodes = int(face_tree.max()) + 2 if n else 1
-    graph = sp.csr_matrix((np.ones(n), (bottom, top)), shape=(n_nodes, n_nodes))
-    hops = shortest_path(graph, directed=False, unweighted=True, indices=0)
-    return hops[bottom] + hops[top]
-
-
-def _knob_pairs(conn_lower: np.ndarray, conn_upper: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
-    """Distinct (lower, upper) pairs of the connections sorted by (lower, upper), and the pair of
-    every connection."""
-    key = (conn_lower + 1) * (n + 1) + conn_upper
-    if n < 256:  # a mark table beats sorting
-        mark = np.zeros((n + 1) * (n + 1), dtype=bool)
-        mark[key] = True
-        pair_key = np.flatnonzero(mark)
-        conn_pair = np.searchsorted(pair_key, key)
-    else:
-        pair_key, conn_pair = np.unique(key, return_inverse=True)
-    knob_lower, knob_upper = np.divmod(pair_key, n + 1)
-    return knob_lower - 1, knob_upper, pair_key.size, conn_pair.reshape(-1)
-
-
-# Axis (0 = x, 1 = y) of the horizontal balance rows (Fz: unused).
-_AXIS = np.array([0, 1, 0, 1, 0])
 # Row kinds of the vertical point triplets: press then pull, each on (Fz, tau1, tau2).
 _POINT_KINDS = np.array([FZ, TAU1, TAU2, FZ, TAU1, TAU2])[:, None]
 # Row kinds of the knob triplets (columns knob_x, knob_y, knob_x, knob_y).
 _KNOB_KINDS = np.array([FX, FY, TAU2, TAU1])[:, None]
-# Margin (studs) of the bounding-box test in ``press_only_solution``: a resultant this far outside
-# the box is far outside the hull for the least-squares test too (its residual would be > 1e-8 f).
-_OUTSIDE = 1e-6
+_PLUS_MINUS = np.array([[1.0, -1.0]])
 # Kinds of the residual columns in ``_projected_triplets`` (one per LP entry; Fz twice for shape).
 _RES_KINDS = np.array([FX, FX, FY, FY, FZ, FZ, TAU1, TAU1, TAU2, TAU2])
 # Signs of the press entries (Fz, tau1, tau2) = sign * (1, dy, -dx), for the lower / upper brick.
@@ -773,20 +505,21 @@ def _projected_triplets(m: StabilityModel) -> tuple[np.ndarray, ...]:
     p_up, p_lo = m.point_upper, m.point_lower
     # Per brick: its Fz row, then the x row of its bottom-face and top-face tree, then the y rows.
     face = m.face_tree.reshape(2, n).T  # (N, 2): bottom, top
-    brick_rows = np.concatenate([np.arange(n)[:, None], np.where(face >= 0, n + face, -1),
-                                 np.where(face >= 0, n + t + face, -1)], axis=1)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    brick_rows = np.empty((n, 5), dtype=np.int64)
+    brick_rows[:, 0] = np.arange(n)
+    brick_rows[:, 1:3] = np.where(face >= 0, n + face, -1)
+    brick_rows[:, 3:] = np.where(face >= 0, n + t + face, -1)
 
     # Vertical points: sign * (1, dy, -dx) on (Fz, tau1, tau2), sign +1 for the press on the upper
     # brick (every point), -1 on the lower one (points not on the ground); a pull is the negative.
-    pts = np.flatnonzero(p_lo >= 0)
-    pts = np.concatenate([np.arange(n_p), pts])
+    pts = np.concatenate([np.arange(n_p), np.flatnonzero(p_lo >= 0)])
     brick = np.concatenate([p_up, p_lo[pts[n_p:]]])
-    sign = np.ones(pts.size)
-    sign[n_p:] = -1.0
-    d = (m.point_xy[pts] - m.brick_center[brick]) * (sign * lever)[:, None]
+    d = m.point_xy[pts] - m.brick_center[brick]
+    d *= lever
+    d[n_p:] *= -1.0
     vals = np.empty((pts.size, 5))
-    vals[:, 0] = sign
+    vals[:n_p, 0] = 1.0
+    vals[n_p:, 0] = -1.0
     vals[:, 1::2] = d  # bottom-face rows: lever * sign * (dx, dy)
     vals[:, 2::2] = -d  # top-face rows
     rows = brick_rows[brick]
@@ -817,25 +550,17 @@ def _projected_triplets(m: StabilityModel) -> tuple[np.ndarray, ...]:
     parts += [(res_rows, res_cols, res_vals), (res_rows, res_cols + m.n_eq, -res_vals)]
 
     # pull_k - max_pull_b <= 0, unchanged
-    ub_cols = np.empty((n_p, 2), dtype=np.int64)
-    ub_cols[:, 0] = blocks["pull"].start + np.arange(n_p)
-    ub_cols[:, 1] = blocks["max_pull"].start + np.searchsorted(m.max_pull_brick, p_up)
-    ub_vals = np.empty((n_p, 2))
-    ub_vals[:, 0] = 1.0
-    ub_vals[:, 1] = -1.0
-    parts.append((np.repeat(n_proj + np.arange(n_p), 2), ub_cols.reshape(-1), ub_vals.reshape(-1)))
+    ub_cols = np.stack([blocks["pull"].start + np.arange(n_p),
+                        blocks["max_pull"].start + np.searchsorted(m.max_pull_brick, p_up)], axis=1)
+    parts.append((np.repeat(n_proj + np.arange(n_p), 2), ub_cols, _PLUS_MINUS.repeat(n_p, axis=0)))
 
     rows = np.concatenate([p[0].reshape(-1) for p in parts])
     keep = rows >= 0
-    faces = np.flatnonzero(m.face_tree >= 0)
-    tree_brick = np.zeros(t, dtype=np.int64)
-    tree_brick[m.face_tree[faces]] = faces % n
     rhs = np.zeros(n_proj)
     rhs[:n] = m.eq_rhs[FZ::N_EQ]  # only Fz has a right-hand side (the weight)
     cols = np.concatenate([p[1].reshape(-1) for p in parts])
     vals = np.concatenate([p[2].reshape(-1) for p in parts])
-    row_brick = np.concatenate([np.arange(n), tree_brick, tree_brick, p_up])
-    return rows[keep], cols[keep], vals[keep], rhs, row_brick
+    return rows[keep], cols[keep], vals[keep], rhs
 
 
 def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | LayerContacts,
@@ -852,25 +577,9 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | LayerConta
     arm = c.brick_height / (2.0 * c.stud_pitch)  # horizontal forces act at +-H/2, in studs
 
     # --- stud connections and their contact points: 4 under a 1-wide brick, else 3 ---------------
-    # Ordered by brick pair (lower, upper) with the ground (-1) first, then by cell (x-major).
-    if isinstance(occ, Occupancy):
-        conn_upper, conn_lower, conn_cell = stud_connections(arr, occ)
-        knob_lower, knob_upper, n_pairs, conn_pair = _knob_pairs(conn_lower, conn_upper, n)
-        order = np.argsort(conn_pair, kind="stable")
-        conn_upper, conn_lower, conn_cell, conn_pair = (a[order] for a in (conn_upper, conn_lower, conn_cell,
-                                                                           conn_pair))
-        four = one_wide[conn_upper]
-        n_pts = np.where(four, 4, 3)
-        p_conn = np.repeat(np.arange(conn_upper.size), n_pts)
-        p_local = np.arange(p_conn.size) - (np.cumsum(n_pts) - n_pts)[p_conn]
-        point_xy = conn_cell[p_conn, :2] + _OFFSETS_34[p_local + 3 * four[p_conn]]
-        hull = _hull_points(conn_pair, conn_cell, n_pairs, n_pts, p_conn, p_local)
-        side_axis, side_minus, side_plus = side_contacts(occ)
-    else:
-        (conn_upper, conn_lower, conn_cell, knob_lower, knob_upper, p_conn, p_local, point_xy,
-         hull) = _pair_points(occ.stacked, one_wide.tolist(), arr[:, 4].tolist())
-        n_pairs = knob_lower.size
-        side_axis, side_minus, side_plus = occ.touching
+    (conn_upper, conn_lower, conn_cell, knob_lower, knob_upper, p_conn, point_xy, hull, side_axis, side_minus,
+     side_plus) = contact_points(arr, occ, one_wide)
+    n_pairs = knob_lower.size
     n_p = p_conn.size
     p_up = conn_upper[p_conn]
     p_lo = conn_lower[p_conn]
@@ -901,11 +610,8 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | LayerConta
     cost[blocks["max_pull"]] = c.alpha
     cost[res0:].reshape(2 * n, N_EQ)[:] = (1.0, 1.0, 1.0, c.stud_pitch, c.stud_pitch)
 
-    lower = np.zeros(n_vars)
-    lower[kx0:blocks["knob_y"].stop] = -np.inf
-
     # --- redundant columns (module docstring) and independent components -------------------------
-    knob_keep, side_keep, face_tree, hops, component = _graphs(n, knob_lower, knob_upper, side_minus,
+    knob_keep, side_keep, face_tree, hops, component = contact_graphs(n, knob_lower, knob_upper, side_minus,
                                                                side_plus)
     lp_columns = np.ones(n_vars, dtype=bool)
     lp_columns[blocks["press"]] = hull
@@ -914,128 +620,14 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | LayerConta
     # Horizontal force residuals that chains of torque residuals undercut (module docstring).
     undercut = hops * (c.stud_pitch * 2.0 * arm) < 2.0
     lp_columns[res0:].reshape(2, n, N_EQ)[:, undercut, FX:FY + 1] = False
-    brick_res = np.repeat(np.arange(n), N_EQ)
-    var_brick = np.concatenate([p_up, p_up, knob_upper, knob_upper, side_plus, mp_brick, brick_res,
-                                brick_res])
 
     return StabilityModel(
         n_bricks=n, blocks=blocks, cost=cost, n_eq=n_eq, n_ub=n_p,
-        eq_rhs=eq_rhs, lower_bounds=lower, force_unit=c.force_unit, stud_pitch=c.stud_pitch, alpha=c.alpha,
+        eq_rhs=eq_rhs, force_unit=c.force_unit, stud_pitch=c.stud_pitch, alpha=c.alpha,
         beta=c.beta, brick_center=center, brick_z=arr[:, 4].copy(), component=component,
         point_upper=p_up, point_lower=p_lo, point_xy=point_xy,
         conn_upper=conn_upper, conn_lower=conn_lower, conn_cell=conn_cell,
         knob_upper=knob_upper, knob_lower=knob_lower,
         side_plus=side_plus, side_minus=side_minus, side_axis=side_axis, max_pull_brick=mp_brick,
-        var_brick=var_brick, lp_columns=lp_columns, knob_basis=knob_keep, face_tree=face_tree, arm=arm,
+        lp_columns=lp_columns, knob_basis=knob_keep, face_tree=face_tree, arm=arm,
     )
-
-
-def press_only_solution(m: StabilityModel, rel_tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
-    """Try to hold every component by press forces alone; returns ``(x, held)``.
-
-    ``held[c]`` is True when component ``c`` is held: then ``x`` carries press forces at its contact
-    points that balance every brick of ``c`` (to round-off) with no pull, no horizontal force and no
-    residual, i.e. an objective of 0, which is optimal (see the module docstring). ``x`` is 0 on
-    every other component.
-
-    Top-down, one vectorised pass per layer: each brick collects its weight (at its centre) and the
-    presses of the bricks above it, and spreads the resultant over the contact points below it as a
-    linear pressure ``p = F/k + a*dx + b*dy`` (the exact least-norm split; linear in the brick's
-    load ``(F, Mx, My)``, so ``p = u*F + v*Mx + w*My`` with per-point coefficients). Where that goes
-    negative somewhere it tries a non-negative least-squares split; a resultant outside the hull of
-    the supports (or a brick with nothing below) means the component needs the LP.
-    """
-    n = m.n_bricks
-    x = np.zeros(m.n_vars)
-    held = np.ones(m.n_components, dtype=bool)
-    if n == 0:
-        return x, held
-    up = m.point_upper
-    count = np.bincount(up, minlength=n)
-    held[m.component[count == 0]] = False  # nothing below: hanging or floating
-    if not held.any():
-        return x, held
-    # A resultant outside the bounding box of a brick's contact points (by more than round-off) is
-    # outside their hull: the component fails without a least-squares split. The top layer carries
-    # nothing but its own weight, at the centre.
-    box = np.full((2, n, 2), np.inf)
-    box[1] = -np.inf
-    np.minimum.at(box[0], up, m.point_xy)
-    np.maximum.at(box[1], up, m.point_xy)
-    box[0] -= _OUTSIDE
-    box[1] += _OUTSIDE
-    z_up = m.brick_z[up]
-    top = np.flatnonzero(m.brick_z == z_up.max())
-    outside = ((m.brick_center[top] < box[0, top]) | (m.brick_center[top] > box[1, top])).any(axis=1)
-    if outside.any():
-        held[m.component[top[outside]]] = False
-        if not held.any():
-            return x, held
-    order = np.argsort(-z_up, kind="stable")  # points grouped by layer, top layer first
-    bounds = [0, *np.cumsum(np.bincount(z_up)[::-1]).tolist()]  # empty layers included
-    up_o, xy_o = up[order], m.point_xy[order]
-    below_o = np.where(m.point_lower >= 0, m.point_lower, n)[order]
-    load = np.zeros((n + 1, 3))  # (F, Mx, My) per brick, row n: the ground
-    load[:n, 0] = m.eq_rhs[FZ::N_EQ]  # weight in gram-force, acting at the centre
-    load[:n, 1:] = load[:n, :1] * m.brick_center
-    press_o = np.zeros(up.size)
-    # Most components that need the LP fail in the top layer: its coefficients come first, those
-    # of the other layers only if it holds.
-    coef_o, mean, d_o = _press_coefficients(up_o[: bounds[1]], xy_o[: bounds[1]], n)
-    for start, stop in pairwise(bounds):
-        if not held.any():
-            break
-        if start == stop:
-            continue
-        if start == bounds[1]:
-            rest = _press_coefficients(up_o[start:], xy_o[start:], n)
-            coef_o = np.concatenate([coef_o, rest[0]])
-            mean += rest[1]  # the two sets of bricks are disjoint
-            d_o = np.concatenate([d_o, rest[2]])
-        b = up_o[start:stop]
-        p = (coef_o[start:stop] * load[b]).sum(axis=1)
-        if p.min() < 0.0:
-            for brick in set(b[p < 0.0].tolist()):
-                if not held[m.component[brick]]:
-                    continue
-                f, mx, my = load[brick]
-                if f > 0.0 and not (box[0, brick, 0] <= mx / f <= box[1, brick, 0]
-                                    and box[0, brick, 1] <= my / f <= box[1, brick, 1]):
-                    held[m.component[brick]] = False
-                    continue
-                sel = start + np.flatnonzero(b == brick)
-                want = np.array([f, mx - f * mean[brick, 0], my - f * mean[brick, 1]])
-                sol, res = nnls(np.stack([np.ones(sel.size), d_o[sel, 0], d_o[sel, 1]]), want)
-                if res > rel_tol * (np.abs(want).sum() + 1.0):
-                    held[m.component[brick]] = False
-                else:
-                    p[sel - start] = sol
-        press_o[start:stop] = p
-        transmitted = np.empty((stop - start, 3))  # (1, x, y) * p to the brick below
-        transmitted[:, 0] = p
-        transmitted[:, 1:] = xy_o[start:stop] * p[:, None]
-        np.add.at(load, below_o[start:stop], transmitted)
-
-    ok = held[m.component[up_o]]
-    x[m.blocks["press"].start + order[ok]] = press_o[ok]
-    return x, held
-
-
-def _press_coefficients(up: np.ndarray, xy: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For contact points ``xy`` under bricks ``up`` (every point of those bricks): ``(coef, mean,
-    d)``, the linear pressure ``p = coef . (F, Mx, My)`` of ``press_only_solution``, the (N, 2) mean
-    point of each brick (0 for the others) and each point's offset from its brick's mean."""
-    count = np.maximum(np.bincount(up, minlength=n), 1).astype(float)
-    mean = np.stack([np.bincount(up, xy[:, 0], n), np.bincount(up, xy[:, 1], n)], axis=1) / count[:, None]
-    d = xy - mean[up]
-    dx, dy = d[:, 0], d[:, 1]
-    sxx = np.bincount(up, dx * dx, n)
-    sxy = np.bincount(up, dx * dy, n)
-    syy = np.bincount(up, dy * dy, n)
-    det = (sxx * syy - sxy * sxy)[up]  # > 0: every contact pattern is 2-D
-    # p = F/k + a dx + c dy with (a, c) the solution of the 2x2 moment system about the mean.
-    coef = np.empty((up.size, 3))
-    coef[:, 1] = (dx * syy[up] - dy * sxy[up]) / det
-    coef[:, 2] = (dy * sxx[up] - dx * sxy[up]) / det
-    coef[:, 0] = 1.0 / count[up] - coef[:, 1] * mean[up, 0] - coef[:, 2] * mean[up, 1]
-    return coef, mean, d
