@@ -428,10 +428,10 @@ def _pair_points(stacked: list[tuple[int, int, int, int, int, int]], one_wide: l
     corner[:, 0], corner[:, 1] = pairs[:, 2], pairs[:, 3]
     corner[:, 2] = [z[up] for _, up, *_ in stacked]
     n_cells = pairs[:, 4] * pairs[:, 5]
-    conn_cell = np.concatenate([t[0] for t in templates]) + np.repeat(corner, n_cells, axis=0)
-    point_xy = np.concatenate([t[1] for t in templates]) + np.repeat(corner[:, :2], n_cells * pattern, axis=0)
-    p_conn = np.repeat(np.arange(conn_cell.shape[0]), np.repeat(pattern, n_cells))
-    return (np.repeat(pairs[:, 1], n_cells), np.repeat(pairs[:, 0], n_cells), conn_cell, pairs[:, 0],
+    conn_cell = np.concatenate([t[0] for t in templates]) + corner.repeat(n_cells, axis=0)
+    point_xy = np.concatenate([t[1] for t in templates]) + corner[:, :2].repeat(n_cells * pattern, axis=0)
+    p_conn = np.arange(conn_cell.shape[0]).repeat(np.array(pattern).repeat(n_cells))
+    return (pairs[:, 1].repeat(n_cells), pairs[:, 0].repeat(n_cells), conn_cell, pairs[:, 0],
             pairs[:, 1], p_conn, point_xy, np.concatenate([t[2] for t in templates]))
 
 

@@ -27,6 +27,8 @@ the bricks of nearby layers (no 20^3 grid) and cached per-block contact-point te
 built directly in its reduced rows and handed to Clarabel as plain lists (its binding converts
 numpy arrays element by element), the knob forces recovered only when :attr:`StabilityResult.x` is
 read, and the press-only pass rejecting most components at the top layer by a bounding-box test.
+On these few-element arrays each numpy call costs 1-3 us, so the hot path also prefers ndarray
+methods (``a.nonzero()[0]``, ``a.repeat``, ``a.cumsum``) to numpy's Python-level wrapper functions.
 The median reference case takes ~1.1 ms on one core (BrickGPT + Gurobi: 12.7 ms), ~60% of it in
 Clarabel's setup and 11-18 interior point iterations.
 
@@ -408,7 +410,7 @@ def _lp_groups(model: StabilityModel, held: np.ndarray) -> list[np.ndarray | Non
     """Brick masks of the LPs to solve (``None`` = the whole model): every component that press
     alone cannot hold gets its own LP, except that the small ones share one (block-diagonal, so
     the optimum and the interior point limit are the same; it saves a solver call per component)."""
-    todo = np.flatnonzero(~held)
+    todo = (~held).nonzero()[0]
     if held.size == 1 and todo.size == 1:
         return [None]
     size = np.bincount(model.component, minlength=held.size)
@@ -439,7 +441,7 @@ def press_only_solution(m: StabilityModel, rel_tol: float = 1e-12) -> tuple[np.n
     """
     n = m.n_bricks
     x = np.zeros(m.n_vars)
-    held = np.ones(m.n_components, dtype=bool)
+    held = ~np.zeros(m.n_components, dtype=bool)
     if n == 0:
         return x, held
     up = m.point_upper
@@ -450,21 +452,22 @@ def press_only_solution(m: StabilityModel, rel_tol: float = 1e-12) -> tuple[np.n
     # A resultant outside the bounding box of a brick's contact points (by more than round-off) is
     # outside their hull: the component fails without a least-squares split. The top layer carries
     # nothing but its own weight, at the centre.
-    box = np.full((2, n, 2), np.inf)
+    box = np.empty((2, n, 2))
+    box[0] = np.inf
     box[1] = -np.inf
     np.minimum.at(box[0], up, m.point_xy)
     np.maximum.at(box[1], up, m.point_xy)
     box[0] -= _OUTSIDE
     box[1] += _OUTSIDE
     z_up = m.brick_z[up]
-    top = np.flatnonzero(m.brick_z == z_up.max())
+    top = (m.brick_z == z_up.max()).nonzero()[0]
     outside = ((m.brick_center[top] < box[0, top]) | (m.brick_center[top] > box[1, top])).any(axis=1)
     if outside.any():
         held[m.component[top[outside]]] = False
         if not held.any():
             return x, held
-    order = np.argsort(-z_up, kind="stable")  # points grouped by layer, top layer first
-    bounds = [0, *np.cumsum(np.bincount(z_up)[::-1]).tolist()]  # empty layers included
+    order = (-z_up).argsort(kind="stable")  # points grouped by layer, top layer first
+    bounds = [0, *np.bincount(z_up)[::-1].cumsum().tolist()]  # empty layers included
     up_o, xy_o = up[order], m.point_xy[order]
     below_o = np.where(m.point_lower >= 0, m.point_lower, n)[order]
     load = np.zeros((n + 1, 3))  # (F, Mx, My) per brick, row n: the ground
@@ -495,9 +498,12 @@ def press_only_solution(m: StabilityModel, rel_tol: float = 1e-12) -> tuple[np.n
                                     and box[0, brick, 1] <= my / f <= box[1, brick, 1]):
                     held[m.component[brick]] = False
                     continue
-                sel = start + np.flatnonzero(b == brick)
+                sel = start + (b == brick).nonzero()[0]
                 want = np.array([f, mx - f * mean[brick, 0], my - f * mean[brick, 1]])
-                sol, res = nnls(np.stack([np.ones(sel.size), d_o[sel, 0], d_o[sel, 1]]), want)
+                lever = np.empty((3, sel.size))
+                lever[0] = 1.0
+                lever[1:] = d_o[sel].T
+                sol, res = nnls(lever, want)
                 if res > rel_tol * (np.abs(want).sum() + 1.0):
                     held[m.component[brick]] = False
                 else:
@@ -518,7 +524,10 @@ def _press_coefficients(up: np.ndarray, xy: np.ndarray, n: int) -> tuple[np.ndar
     d)``, the linear pressure ``p = coef . (F, Mx, My)`` of ``press_only_solution``, the (N, 2) mean
     point of each brick (0 for the others) and each point's offset from its brick's mean."""
     count = np.maximum(np.bincount(up, minlength=n), 1).astype(float)
-    mean = np.stack([np.bincount(up, xy[:, 0], n), np.bincount(up, xy[:, 1], n)], axis=1) / count[:, None]
+    mean = np.empty((n, 2))
+    mean[:, 0] = np.bincount(up, xy[:, 0], n)
+    mean[:, 1] = np.bincount(up, xy[:, 1], n)
+    mean /= count[:, None]
     d = xy - mean[up]
     dx, dy = d[:, 0], d[:, 1]
     sxx = np.bincount(up, dx * dx, n)

@@ -138,15 +138,15 @@ class LinearProgram:
         rows, cols, vals = self.rows, self.cols, self.vals
         n_rows = self.n_eq + self.n_ub
         if bound_rows:
-            nonneg = np.flatnonzero(self.lower == 0.0)
+            nonneg = (self.lower == 0.0).nonzero()[0]
             rows = np.concatenate([rows, n_rows + np.arange(nonneg.size)])
             cols = np.concatenate([cols, nonneg])
-            vals = np.concatenate([vals, np.full(nonneg.size, -1.0)])
+            vals = np.concatenate([vals, np.zeros(nonneg.size) - 1.0])
             n_rows += nonneg.size
         key = cols * n_rows + rows
-        order = np.argsort(key, kind="stable")
+        order = key.argsort(kind="stable")
         key = key[order]
-        start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if key.size else order
+        start = np.concatenate([[True], key[1:] != key[:-1]]).nonzero()[0] if key.size else order
         data = np.add.reduceat(vals[order], start) if key.size else vals
         # A side push enters its bricks' top-face rows as 0.5 - arm/(2 arm): drop such round-off
         # (every true coefficient is >= 1e-3).
@@ -154,7 +154,7 @@ class LinearProgram:
         key = key[start[keep]]
         col, row = np.divmod(key, n_rows)
         indptr = np.zeros(self.n_vars + 1, dtype=np.int64)
-        np.cumsum(np.bincount(col, minlength=self.n_vars), out=indptr[1:])
+        np.bincount(col, minlength=self.n_vars).cumsum(out=indptr[1:])
         return data[keep], row, indptr, (n_rows, self.n_vars)
 
     def matrix(self, bound_rows: bool = False) -> sp.csc_matrix:
@@ -304,8 +304,8 @@ class StabilityModel:
         rows, cols, vals, rhs = self._projected_rows()
         n_proj = rhs.size
         col_keep = self.lp_columns if bricks is None else self.lp_columns & bricks[self.var_brick]
-        columns = np.flatnonzero(col_keep)
-        col_new = np.cumsum(col_keep) - 1
+        columns = col_keep.nonzero()[0]
+        col_new = col_keep.cumsum() - 1
         if bricks is None:  # every row; the triplets hold LP columns only
             return LinearProgram(cost=self.cost[columns], b_eq=rhs, lower=np.zeros(columns.size),
                                  n_ub=self.n_points, rows=rows, cols=col_new[cols], vals=vals,
@@ -512,7 +512,7 @@ def _projected_triplets(m: StabilityModel) -> tuple[np.ndarray, ...]:
 
     # Vertical points: sign * (1, dy, -dx) on (Fz, tau1, tau2), sign +1 for the press on the upper
     # brick (every point), -1 on the lower one (points not on the ground); a pull is the negative.
-    pts = np.concatenate([np.arange(n_p), np.flatnonzero(p_lo >= 0)])
+    pts = np.concatenate([np.arange(n_p), (p_lo >= 0).nonzero()[0]])
     brick = np.concatenate([p_up, p_lo[pts[n_p:]]])
     d = m.point_xy[pts] - m.brick_center[brick]
     d *= lever
@@ -523,17 +523,17 @@ def _projected_triplets(m: StabilityModel) -> tuple[np.ndarray, ...]:
     vals[:, 1::2] = d  # bottom-face rows: lever * sign * (dx, dy)
     vals[:, 2::2] = -d  # top-face rows
     rows = brick_rows[brick]
-    cols = np.repeat(pts, 5).reshape(-1, 5)
+    cols = pts.repeat(5).reshape(-1, 5)
     press = m.lp_columns[blocks["press"].start + pts]  # presses at hull vertices only
     parts = [(rows[press], blocks["press"].start + cols[press], vals[press]),
              (rows, blocks["pull"].start + cols, -vals)]
 
     # Side pushes: sign * (1, arm) on (Fx, -tau2) or (Fy, tau1): 1/2 + arm*lever on the bottom-face
     # row and 1/2 - arm*lever (round-off) on the top-face row of the push's axis.
-    sides = np.flatnonzero(m.lp_columns[blocks["side"]])
+    sides = m.lp_columns[blocks["side"]].nonzero()[0]
     if sides.size:
         first_row = (n + t * m.side_axis[sides])[:, None]  # of the push's axis
-        cols = np.repeat(blocks["side"].start + sides, 4)
+        cols = (blocks["side"].start + sides).repeat(4)
         for side_brick, side_sign in ((m.side_plus[sides], 1.0), (m.side_minus[sides], -1.0)):
             rows = np.where(face[side_brick] >= 0, first_row + face[side_brick], -1)[:, [0, 1, 0, 1]]
             vals = np.array([[0.5, 0.5, m.arm * lever, -m.arm * lever]]) * side_sign
@@ -550,9 +550,10 @@ def _projected_triplets(m: StabilityModel) -> tuple[np.ndarray, ...]:
     parts += [(res_rows, res_cols, res_vals), (res_rows, res_cols + m.n_eq, -res_vals)]
 
     # pull_k - max_pull_b <= 0, unchanged
-    ub_cols = np.stack([blocks["pull"].start + np.arange(n_p),
-                        blocks["max_pull"].start + np.searchsorted(m.max_pull_brick, p_up)], axis=1)
-    parts.append((np.repeat(n_proj + np.arange(n_p), 2), ub_cols, _PLUS_MINUS.repeat(n_p, axis=0)))
+    ub_cols = np.empty((n_p, 2), dtype=np.int64)
+    ub_cols[:, 0] = np.arange(blocks["pull"].start, blocks["pull"].stop)
+    ub_cols[:, 1] = blocks["max_pull"].start + m.max_pull_brick.searchsorted(p_up)
+    parts.append((np.arange(n_proj, n_proj + n_p).repeat(2), ub_cols, _PLUS_MINUS.repeat(n_p, axis=0)))
 
     rows = np.concatenate([p[0].reshape(-1) for p in parts])
     keep = rows >= 0
@@ -586,7 +587,7 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | LayerConta
 
     has_points = np.zeros(n, dtype=bool)
     has_points[p_up] = True
-    mp_brick = np.flatnonzero(has_points)
+    mp_brick = has_points.nonzero()[0]
 
     sizes = {"pull": n_p, "press": n_p, "knob_x": n_pairs, "knob_y": n_pairs, "side": side_plus.size,
              "max_pull": mp_brick.size, "res_pos": N_EQ * n, "res_neg": N_EQ * n}
@@ -613,7 +614,7 @@ def build_model(arr: np.ndarray, masses: np.ndarray, occ: Occupancy | LayerConta
     # --- redundant columns (module docstring) and independent components -------------------------
     knob_keep, side_keep, face_tree, hops, component = contact_graphs(n, knob_lower, knob_upper, side_minus,
                                                                side_plus)
-    lp_columns = np.ones(n_vars, dtype=bool)
+    lp_columns = ~np.zeros(n_vars, dtype=bool)
     lp_columns[blocks["press"]] = hull
     lp_columns[kx0:blocks["knob_y"].stop] = False  # eliminated: see StabilityModel.linear_program
     lp_columns[blocks["side"]] = side_keep
