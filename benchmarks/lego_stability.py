@@ -28,98 +28,17 @@ from rich.console import Console
 from rich.table import Table
 
 from brickfield.lego.grid import grounded_mask
+from brickfield.lego.shapes import random_stack, solid_block, walls
 from brickfield.lego.stability import StabilityConfig, analyze_stability
-from brickfield.lego.structure import Brick, Structure
 from brickfield.lego.textformat import parse_structure
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared/reference/verdicts/lego/stability.jsonl"
 SIZES = (10, 50, 100, 300, 1000)
-_SHAPES = ((1, 1), (1, 2), (1, 4), (1, 6), (1, 8), (2, 2), (2, 4), (2, 6))
-
-
-def walls(n: int, length: int = 20) -> Structure:
-    """Parallel running-bond walls of 1x4 bricks (1x2 at the ends of odd courses) along y, two
-    studs apart, built course by course over all walls and cut at n bricks. Stable by construction."""
-    bricks: list[Brick] = []
-    for z in range(20):
-        for x in range(0, 20, 2):
-            ys = list(range(0, length, 4)) if z % 2 == 0 else [0, *range(2, length - 2, 4), length - 2]
-            for i, y in enumerate(ys):
-                w = 2 if z % 2 and i in (0, len(ys) - 1) else 4
-                bricks.append(Brick(1, w, x, y, z))
-                if len(bricks) == n:
-                    return Structure(bricks)
-    raise ValueError(f"walls hold at most {len(bricks)} bricks")
-
-
-def random_stack(n: int, seed: int = 0) -> Structure:
-    """Random library bricks dropped layer by layer, each overlapping the layer below by >= 1 stud
-    and colliding with nothing (like the reference's `random` family). Often unstable when tall."""
-    rng = np.random.default_rng(seed)
-    side = max(8, int(np.ceil(np.sqrt(n) * 1.6)))
-    layers = max(4, min(20, n // 8))
-    occ = np.zeros((side, side, 20), dtype=bool)
-    per_layer = int(np.ceil(n / layers))
-    bricks: list[Brick] = []
-    for z in range(layers):
-        placed = tries = 0
-        while placed < per_layer and len(bricks) < n and tries < 5000:
-            tries += 1
-            a, b = _SHAPES[rng.integers(len(_SHAPES))]
-            h, w = (a, b) if rng.random() < 0.5 else (b, a)
-            x, y = int(rng.integers(0, side - h + 1)), int(rng.integers(0, side - w + 1))
-            if occ[x:x + h, y:y + w, z].any() or (z > 0 and not occ[x:x + h, y:y + w, z - 1].any()):
-                continue
-            occ[x:x + h, y:y + w, z] = True
-            bricks.append(Brick(h, w, x, y, z))
-            placed += 1
-    return Structure(bricks, world_dim=(side, side, 20))
-
-
-def solid_block(bond: str = "crossed", layers: int = 20, side: int = 20) -> Structure:
-    """A full side x side x layers block of 2x4 bricks. `crossed`: courses alternate 2x4 / 4x2;
-    `stacked`: every course the same; `running`: rows of 2x4 along y, odd courses shifted 2 studs
-    (2x2 at the row ends), so every brick straddles two below."""
-    bricks: list[Brick] = []
-    for z in range(layers):
-        odd = z % 2 == 1
-        if bond == "crossed" and odd:
-            bricks += [Brick(4, 2, x, y, z) for x in range(0, side, 4) for y in range(0, side, 2)]
-        elif bond == "running" and odd:
-            for x in range(0, side, 2):
-                bricks += [Brick(2, 2, x, 0, z), *(Brick(2, 4, x, y, z) for y in range(2, side - 2, 4)),
-                           Brick(2, 2, x, side - 2, z)]
-        else:
-            bricks += [Brick(2, 4, x, y, z) for x in range(0, side, 2) for y in range(0, side, 4)]
-    return Structure(bricks)
-
-
-def random_dense(n: int = 1000, seed: int = 0, side: int = 20, layers: int = 20) -> Structure:
-    """n random library bricks in a side x side x layers world, n // layers per course, each on
-    >= 1 stud of the course below: dense, overhanging, usually stable only through pull forces."""
-    rng = np.random.default_rng(seed)
-    occ = np.zeros((side, side, layers), dtype=bool)
-    bricks: list[Brick] = []
-    for z in range(layers):
-        placed = tries = 0
-        while placed < n // layers and tries < 5000:
-            tries += 1
-            a, b = _SHAPES[rng.integers(len(_SHAPES))]
-            h, w = (a, b) if rng.random() < 0.5 else (b, a)
-            x, y = int(rng.integers(0, side - h + 1)), int(rng.integers(0, side - w + 1))
-            if occ[x:x + h, y:y + w, z].any() or (z > 0 and not occ[x:x + h, y:y + w, z - 1].any()):
-                continue
-            occ[x:x + h, y:y + w, z] = True
-            bricks.append(Brick(h, w, x, y, z))
-            placed += 1
-    return Structure(bricks, world_dim=(side, side, 20))
-
-
 FULL_20 = (  # 20x20x20 worlds
-    ("solid 2x4 crossed", lambda: solid_block("crossed")),
-    ("solid 2x4 stacked", lambda: solid_block("stacked")),
-    ("solid 2x4 running", lambda: solid_block("running")),
-    ("random dense", random_dense),
+    ("solid 2x4 crossed", lambda: solid_block(bond="crossed")),
+    ("solid 2x4 stacked", lambda: solid_block(bond="stacked")),
+    ("solid 2x4 running", lambda: solid_block(bond="running")),
+    ("random dense", lambda: random_stack(1000, seed=0, side=20, layers=20)),
 )
 
 

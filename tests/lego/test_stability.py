@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from brickfield.lego import shapes
 from brickfield.lego.library import BRICK_TYPES
 from brickfield.lego.stability import FAIL_KINDS, PRESS_ONLY, StabilityConfig, analyze_stability
 from brickfield.lego.structure import Brick, Structure
@@ -24,7 +25,7 @@ def run(bricks, **cfg):
 
 def staircase(h: int, w: int, n: int) -> list[Brick]:
     """n bricks, each one layer up and shifted +1 stud along y."""
-    return [B(h, w, 0, i, i) for i in range(n)]
+    return list(shapes.staircase(h, w, n).bricks)
 
 
 def corner_held_beam(k: int, support: tuple[int, int] = (1, 1)) -> list[Brick]:
@@ -49,40 +50,12 @@ def arch(keystone: bool = True, steps: int = 9) -> list[Brick]:
 
 
 def solid_block(layers: int, side: int = 20, bond: str = "crossed") -> list[Brick]:
-    """Full side x side layers of 2x4 bricks. `crossed`: courses alternate 2x4 / 4x2; `stacked`:
-    all courses alike; `running`: rows of 2x4 along y, odd courses shifted 2 studs with 2x2 ends."""
-    out = []
-    for z in range(layers):
-        if bond == "running" and z % 2:
-            for x in range(0, side, 2):
-                out += [B(2, 2, x, 0, z), *(B(2, 4, x, y, z) for y in range(2, side - 2, 4)),
-                        B(2, 2, x, side - 2, z)]
-            continue
-        h, w = (4, 2) if bond == "crossed" and z % 2 else (2, 4)
-        out += [B(h, w, x, y, z) for x in range(0, side, h) for y in range(0, side, w)]
-    return out
+    return list(shapes.solid_block(layers, side, bond).bricks)
 
 
 def random_dense(n: int, seed: int, side: int = 20, layers: int = 20) -> list[Brick]:
-    """n // layers random library bricks per course in a side x side area, each on >= 1 stud of
-    the course below (the benchmark's dense random stack)."""
-    shapes = ((1, 1), (1, 2), (1, 4), (1, 6), (1, 8), (2, 2), (2, 4), (2, 6))
-    rng = np.random.default_rng(seed)
-    occ = np.zeros((side, side, layers), dtype=bool)
-    out: list[Brick] = []
-    for z in range(layers):
-        placed = tries = 0
-        while placed < n // layers and tries < 5000:
-            tries += 1
-            a, b = shapes[rng.integers(len(shapes))]
-            h, w = (a, b) if rng.random() < 0.5 else (b, a)
-            x, y = int(rng.integers(0, side - h + 1)), int(rng.integers(0, side - w + 1))
-            if occ[x:x + h, y:y + w, z].any() or (z > 0 and not occ[x:x + h, y:y + w, z - 1].any()):
-                continue
-            occ[x:x + h, y:y + w, z] = True
-            out.append(B(h, w, x, y, z))
-            placed += 1
-    return out
+    """n // layers random library bricks per course, each on >= 1 stud of the course below."""
+    return list(shapes.random_stack(n, seed, side, layers).bricks)
 
 
 def mirror_x(bricks: list[Brick], dim: int = 20) -> list[Brick]:
