@@ -71,3 +71,22 @@ def test_task_is_immutable():
     t = Task(domain="lego", name="t")
     with pytest.raises(AttributeError):
         t.name = "u"  # type: ignore[misc]
+
+
+def test_max_nesting_ignores_strings_and_stays_linear():
+    import time
+
+    from brickfield.core.textio import max_nesting, strip_trailing_commas
+
+    assert max_nesting('{"a": "[[[[", "b": [[1]]}') == 3
+    assert max_nesting("[('a]]]', {1: (2,)})]", "\"'", "[{(", "]})") == 4
+    assert max_nesting('["a\\"]", [') == 2
+    assert max_nesting('[ "unterminated [[[[') == 1
+    assert max_nesting("\x01\x01[") == 1
+    assert strip_trailing_commas('[1, 2, ] , {"a": "x,]", }') == '[1, 2] , {"a": "x,]"}'
+    # Inputs that make naive string scanning quadratic: each must finish in well under a second.
+    for hostile in ['"\\' * 300_000, '"a' * 300_000, "'\"" * 300_000, '"\\\n' * 200_000]:
+        t0 = time.perf_counter()
+        max_nesting(hostile, "\"'")
+        strip_trailing_commas(hostile)
+        assert time.perf_counter() - t0 < 5.0  # generous bound: quadratic behaviour takes minutes

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from brickfield.core.errors import ParseError, ParseIssue
+from brickfield.core.textio import strip_trailing_commas
 from brickfield.machines.catalog import LINEAR_TYPES
 from brickfield.machines.feedback import (
     block_name,
@@ -112,29 +113,6 @@ _SECTION = re.compile(r"<\s*required[ _-]?feedback\s*>(.*?)(?:<\s*/\s*required[ 
 _FENCE = re.compile(r"```[A-Za-z0-9_+-]*\s*(.*?)(?:```|\Z)", re.DOTALL)
 
 
-def _strip_trailing_commas(s: str) -> str:
-    """Drop commas directly before ``]``/``}`` outside strings (LLMs write them; the prompt does)."""
-    out: list[str] = []
-    in_str = esc = False
-    for ch in s:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "]}":
-            while out and out[-1].isspace():
-                out.pop()
-            if out and out[-1] == ",":
-                out.pop()
-        out.append(ch)
-    return "".join(out)
-
-
 def _decode(text: str) -> Any:
     """The first JSON list/object in ``text`` (whole text first, then from each ``[``/``{``)."""
     m = _SECTION.search(text)
@@ -147,7 +125,7 @@ def _decode(text: str) -> Any:
     if not text:
         raise QueryError("bad_json", "no JSON found in the request")
     first_err: Exception | None = None
-    for candidate in (text, _strip_trailing_commas(text)):
+    for candidate in (text, strip_trailing_commas(text)):
         try:
             return json.loads(candidate)
         except (ValueError, RecursionError) as exc:
@@ -155,7 +133,7 @@ def _decode(text: str) -> Any:
     dec = json.JSONDecoder()
     for k in [k for k, ch in enumerate(text) if ch in "[{"][:20]:   # JSON inside prose
         try:
-            value, _ = dec.raw_decode(_strip_trailing_commas(text[k:]))
+            value, _ = dec.raw_decode(strip_trailing_commas(text[k:]))
         except (ValueError, RecursionError, IndexError):
             continue
         if isinstance(value, (list, dict)):

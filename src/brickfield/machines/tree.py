@@ -32,7 +32,13 @@ from enum import StrEnum
 from typing import Any
 
 from brickfield.core.errors import ParseError, ParseIssue
-from brickfield.core.textio import DEFAULT_MAX_BYTES, DEFAULT_MAX_JSON_DEPTH, ensure_text, loads_json
+from brickfield.core.textio import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_JSON_DEPTH,
+    ensure_text,
+    loads_json,
+    max_nesting,
+)
 from brickfield.machines.types import TreeBlock
 
 __all__ = [
@@ -113,30 +119,8 @@ def _json_fences(text: str) -> Iterator[str]:
         pos = end + 3
 
 
-def _literal_depth_ok(text: str, max_depth: int) -> bool:
-    """Bracket nesting of a Python literal (both quote styles) stays within ``max_depth``."""
-    depth, quote, escape = 0, "", False
-    for ch in text:
-        if quote:
-            if escape:
-                escape = False
-            elif ch == "\\":
-                escape = True
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{(":
-            depth += 1
-            if depth > max_depth:
-                return False
-        elif ch in "]})":
-            depth -= 1
-    return True
-
-
 def _literal(text: str, limits: TreeLimits) -> Any:
-    if len(text) > limits.max_literal_bytes or not _literal_depth_ok(text, limits.max_depth):
+    if len(text) > limits.max_literal_bytes or max_nesting(text, "\"'", "[{(", "]})") > limits.max_depth:
         return None
     try:
         return ast.literal_eval(text)
