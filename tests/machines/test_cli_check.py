@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from typer.testing import CliRunner
 
 from brickfield.cli import app as main_app
 from brickfield.machines.cli import app
+from tests.machines._trees import CAR, OVERLAPPING, ROOT, write
 
 runner = CliRunner()
-ROOT = {"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}
-CAR: list[dict[str, Any]] = [
-    ROOT, {"id": "63", "order_id": 1, "parent": 0, "bp_id": 0},
-    {"id": "2", "order_id": 2, "parent": 0, "bp_id": 2}, {"id": "2", "order_id": 3, "parent": 0, "bp_id": 3},
-    {"id": "2", "order_id": 4, "parent": 1, "bp_id": 3}, {"id": "2", "order_id": 5, "parent": 1, "bp_id": 6}]
-OVERLAPPING = [*CAR, {"id": "2", "order_id": 6, "parent": 1, "bp_id": 1}]
-
-
-def write(tmp_path: Path, name: str, content: str) -> str:
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    return str(path)
 
 
 def test_valid_machine_table_and_exit_0(tmp_path: Path) -> None:

@@ -13,15 +13,9 @@ from brickfield.machines.cli import app
 from brickfield.machines.export_bsg import from_bsg, to_bsg
 from brickfield.machines.placement import place
 from brickfield.machines.tree import parse_tree
-from tests.machines._export_fixtures import CAR, OVERLAPPING, RICH
+from tests.machines._trees import CAR, OVERLAPPING, RICH, write
 
 runner = CliRunner()
-
-
-def write(tmp_path: Path, name: str, content: str) -> str:
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    return str(path)
 
 
 def test_bsg_to_stdout_named_after_the_file(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from brickfield.machines.physics_params import PhysicsParams
 from brickfield.machines.simulate import simulate
 from brickfield.machines.tasks import reference_machine
 from tests.machines._handplace import place, rot
+from tests.machines._trees import ROOT
 
 CAR = reference_machine("car")
-ROOT = {"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}
 
 # A 6 m tower on a 7 m base; a decoupler on the tower's top right holds a ballast, and a winch runs
 # from the tower top (A) to the ballast's top face (B, 2 m away).

@@ -21,7 +21,7 @@ from brickfield.machines.export_bsg import (
 )
 from brickfield.machines.placement import place
 from brickfield.machines.tree import TreeParseError, parse_tree
-from tests.machines._export_fixtures import RICH
+from tests.machines._trees import RICH
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 TREES = SHARED / "reference" / "verdicts" / "machines" / "trees.jsonl"

@@ -18,7 +18,7 @@ from brickfield.machines.physics import besiege_to_mj_vec, compile_machine
 from brickfield.machines.physics_params import DEFAULT_PARAMS
 from brickfield.machines.placement import place
 from brickfield.machines.tree import parse_tree
-from tests.machines._export_fixtures import CAR, RICH
+from tests.machines._trees import CAR, RICH
 
 COUNTS = ("nbody", "njnt", "nu", "ngeom", "neq", "ntendon", "nsite")
 

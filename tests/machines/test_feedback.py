@@ -18,8 +18,7 @@ from brickfield.machines.feedback import (
 )
 from brickfield.machines.physics_params import PhysicsParams
 from brickfield.machines.tasks import TaskResult, evaluate_machine, reference_machine
-
-ROOT = {"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}
+from tests.machines._trees import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,8 @@ from brickfield.machines.placement import (
 )
 from brickfield.machines.tree import TreeParseError, parse_tree
 from brickfield.machines.types import PlacedMachine
+from tests.machines._trees import CAR, ROOT
 
-ROOT = {"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}
-CAR = [ROOT, {"id": "63", "order_id": 1, "parent": 0, "bp_id": 0},
-       {"id": "2", "order_id": 2, "parent": 0, "bp_id": 2},
-       {"id": "2", "order_id": 3, "parent": 0, "bp_id": 3},
-       {"id": "2", "order_id": 4, "parent": 1, "bp_id": 3},
-       {"id": "2", "order_id": 5, "parent": 1, "bp_id": 6}]
 NORMALS = {"x-": (-1, 0, 0), "x+": (1, 0, 0), "y-": (0, -1, 0), "y+": (0, 1, 0),
            "z-": (0, 0, -1), "z+": (0, 0, 1)}
 ROOT_FACES = ("z+", "z-", "x-", "x+", "y+", "y-")  # root attach points 0..5

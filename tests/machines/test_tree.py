@@ -24,15 +24,8 @@ from brickfield.machines.tree import (
 )
 from brickfield.machines.types import TreeBlock
 from brickfield.machines.validity import check_machine
+from tests.machines._trees import CAR
 
-CAR: list[dict[str, Any]] = [
-    {"id": "0", "order_id": 0, "parent": -1, "bp_id": -1},
-    {"id": "63", "order_id": 1, "parent": 0, "bp_id": 0},
-    {"id": "2", "order_id": 2, "parent": 0, "bp_id": 2},
-    {"id": "2", "order_id": 3, "parent": 0, "bp_id": 3},
-    {"id": "2", "order_id": 4, "parent": 1, "bp_id": 3},
-    {"id": "2", "order_id": 5, "parent": 1, "bp_id": 6},
-]
 BAND = {"id": "9", "order_id": 6, "parent_a": 0, "bp_id_a": 4, "parent_b": 1, "bp_id_b": 9}
 
 

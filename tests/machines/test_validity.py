@@ -10,13 +10,7 @@ import pytest
 
 from brickfield.machines.tree import parse_tree
 from brickfield.machines.validity import SizeLimits, check_machine, check_tree
-
-ROOT = {"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}
-CAR: list[dict[str, Any]] = [
-    ROOT, {"id": "63", "order_id": 1, "parent": 0, "bp_id": 0},
-    {"id": "2", "order_id": 2, "parent": 0, "bp_id": 2}, {"id": "2", "order_id": 3, "parent": 0, "bp_id": 3},
-    {"id": "2", "order_id": 4, "parent": 1, "bp_id": 3}, {"id": "2", "order_id": 5, "parent": 1, "bp_id": 6}]
-
+from tests.machines._trees import CAR, ROOT
 
 OVERLAP = "overlap error:Block order_id {} and Block order_id {} overlap\ntotally 1 overlaps\n"
 

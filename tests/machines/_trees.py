@@ -1,7 +1,8 @@
-"""Construction trees shared by the export tests."""
+"""Construction trees and file helpers shared by the machine tests."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 ROOT: dict[str, Any] = {"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}
@@ -31,3 +32,10 @@ sides (the x- ones flipped), ballast, spinning block, rubber band, brace and win
 
 OVERLAPPING: list[dict[str, Any]] = [*CAR, {"id": "2", "order_id": 6, "parent": 1, "bp_id": 1}]
 """File-valid but spatially invalid (a wheel inside another)."""
+
+
+def write(tmp_path: Path, name: str, content: str) -> str:
+    """Write ``content`` to ``tmp_path / name`` and return the path as a string (a CLI argument)."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return str(path)
