@@ -41,6 +41,7 @@ import numpy as np
 from brickfield.core.errors import ParseError
 from brickfield.core.textio import ensure_text
 from brickfield.machines.catalog import LINEAR_TYPES, bsg_id
+from brickfield.machines.frames import besiege_rotate
 from brickfield.machines.placement import place, tree_from_global
 from brickfield.machines.tree import ConstructionTree, TreeParseError
 from brickfield.machines.types import PlacedBlock, PlacedMachine
@@ -339,13 +340,6 @@ def from_bsg(text: str | bytes, *, max_bytes: int = MAX_BSG_BYTES,
 
 # --- .bsg -> construction tree ------------------------------------------------------------------
 
-def _rotate(q: Sequence[float], v: Sequence[float]) -> np.ndarray:
-    x, y, z, w = (float(c) for c in q)
-    u = np.array([x, y, z])
-    vec = np.asarray(v, dtype=float)
-    return vec + 2.0 * np.cross(u, np.cross(u, vec) + w * vec)
-
-
 def _global_form(blocks: Sequence[dict[str, Any]], types: Sequence[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i, (b, t) in enumerate(zip(blocks, types, strict=True)):
@@ -356,7 +350,7 @@ def _global_form(blocks: Sequence[dict[str, Any]], types: Sequence[str]) -> list
         end = b["data"].get("end-position")
         if t in LINEAR_TYPES and isinstance(end, list):
             # the game stores end B in the block's own frame; BesiegeField's rotation is identity
-            entry["end-position"] = _rotate(b["rotation"], end).tolist()
+            entry["end-position"] = besiege_rotate(b["rotation"], end).tolist()
         out.append(entry)
     return out
 

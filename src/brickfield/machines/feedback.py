@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from brickfield.machines.catalog import BLOCKS
+from brickfield.machines.frames import besiege_rotate
 from brickfield.machines.levels import LEVELS
 from brickfield.machines.physics_blocks import Role, role_of
 from brickfield.machines.simulate import Episode
@@ -56,10 +57,7 @@ def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate ``v`` by quaternions ``q`` (..., 4) [x, y, z, w] (normalised here; zero -> identity)."""
     q = np.asarray(q, dtype=float)
     n = np.linalg.norm(q, axis=-1, keepdims=True)
-    q = np.where(n > 0, q / np.where(n > 0, n, 1.0), [0.0, 0.0, 0.0, 1.0])
-    u, w = q[..., :3], q[..., 3:4]
-    t = 2.0 * np.cross(u, np.broadcast_to(np.asarray(v, dtype=float), u.shape))
-    return v + w * t + np.cross(u, t)
+    return besiege_rotate(np.where(n > 0, q / np.where(n > 0, n, 1.0), [0.0, 0.0, 0.0, 1.0]), v)
 
 
 def _conj(q: Sequence[float]) -> np.ndarray:

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 import mujoco
 import numpy as np
 
-__all__ = ["besiege_to_mj_quat", "besiege_to_mj_vec", "mj_to_besiege_quat", "mj_to_besiege_vec"]
+__all__ = ["besiege_rotate", "besiege_to_mj_quat", "besiege_to_mj_vec", "mj_to_besiege_quat",
+           "mj_to_besiege_vec"]
 
 _SWAP = [0, 2, 1]
 
@@ -59,3 +60,12 @@ def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     out = np.zeros(3)
     mujoco.mju_rotVecQuat(out, np.asarray(v, float), np.asarray(q, float))
     return out
+
+
+def besiege_rotate(q: np.ndarray | Iterable[float], v: np.ndarray | Iterable[float]) -> np.ndarray:
+    """Rotate ``v`` (..., 3) by unit Besiege quaternions ``q`` (..., 4) [x, y, z, w]."""
+    q = np.asarray(q, dtype=float)
+    v = np.asarray(v, dtype=float)
+    u, w = q[..., :3], q[..., 3:4]
+    t = 2.0 * np.cross(u, np.broadcast_to(v, u.shape))
+    return v + w * t + np.cross(u, t)

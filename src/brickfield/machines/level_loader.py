@@ -29,6 +29,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from brickfield.machines.frames import besiege_rotate
+
 __all__ = [
     "TASKS", "GoalObject", "LevelSpec", "Primitive", "Terrain", "Trigger", "UnknownLevelError",
     "VariantPreset", "Wind", "default_preset", "list_levels", "load_level", "make_variant",
@@ -391,13 +393,6 @@ def _convex_pieces(shape: str, mesh: str | None, size: np.ndarray, n: int) -> li
     return None
 
 
-def _rotate(q: Quat, v: np.ndarray) -> np.ndarray:
-    x, y, z, w = q
-    u = np.array([x, y, z])
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
-
-
 def _yaw_quat(deg: float) -> Quat:
     half = math.radians(deg) / 2
     return (0.0, round(math.sin(half), 9), 0.0, round(math.cos(half), 9))
@@ -479,7 +474,7 @@ def make_variant(spec: LevelSpec, seed: int, *, n_stones: int | None = None, n_c
         anchor, s = spot(), float(rng.uniform(*p.cone_scale))
         q = _yaw_quat(float(rng.uniform(0.0, 360.0)))
         for m, off in enumerate(((-2, 0, 2), (-2, 0, -2), (2, 0, 2), (2, 0, -2))):
-            c = anchor + _rotate(q, np.array(off, float)) + np.array([0.0, s / 2, 0.0])
+            c = anchor + besiege_rotate(q, off) + np.array([0.0, s / 2, 0.0])
             extra.append(Primitive(f"cone_v{g}_{m}", "cone", _r3(c), _r3((s, s, s)), q,
                                    approximate=True, source=src))
     new_wind = spec.wind
