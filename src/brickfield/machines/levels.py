@@ -4,8 +4,8 @@ A :class:`Level` is everything the simulator and the scorers need besides the ma
 key schedule, obstacles (every primitive shape of ``level_loader.Primitive``), logic triggers, goal
 objects (the iron ore), wind, the spawn point and the allowed blocks. All 26 levels come from
 ``level_loader`` (``leveldata/*.json``, documented in ``docs/levels.md``); nothing is hand-coded
-here any more, so e.g. car_level1's walls now stand on the ground (0-10 m: the level files put a
-box's pivot at its bottom) rather than being centred on the XML position.
+here (e.g. car_level1's walls stand on the ground, 0-10 m: the level files put a box's pivot at its
+bottom).
 
     >>> lvl = get_level("delivery", 1)
     >>> lvl.win_condition, [g.name for g in lvl.goal_objects]
