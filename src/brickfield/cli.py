@@ -27,7 +27,8 @@ def _register_groups() -> None:
     from brickfield.machines.cli import app as machine_app
 
     app.add_typer(lego_app, name="lego", help="LEGO brick structures: check, score, export.")
-    app.add_typer(machine_app, name="machine", help="Besiege-style machines: check, simulate, export.")
+    app.add_typer(machine_app, name="machine",
+                  help="Besiege-style machines: check, simulate, query, export, levels.")
 
 
 _register_groups()

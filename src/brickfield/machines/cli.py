@@ -28,8 +28,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 @app.callback()
 def _group() -> None:
-    """Besiege-style machines: check construction trees (and simulate them)."""
-    # A callback keeps `check` a subcommand even while it is the only command.
+    """Besiege-style machines: check, simulate, query, export, levels."""
 
 # Issue codes meaning "no construction tree could be read at all" (exit 2, not 1).
 _UNREADABLE = {TreeCode.BAD_TYPE, TreeCode.TOO_LARGE, TreeCode.TOO_DEEP, TreeCode.TOO_MANY_BLOCKS,
