@@ -85,3 +85,21 @@ def test_examples_have_expected_verdicts():
     assert set(example_names()) == set(expected)
     for name, stable in expected.items():
         assert evaluate_text(example_text(name)).details["stable"] is stable, name
+
+
+def test_unreadable_or_unwritable_paths_exit_2_without_a_traceback(tmp_path):
+    good = _write(tmp_path, "good.txt", example_text("tower"))
+    batch = _write(tmp_path, "in.jsonl", json.dumps({"id": 1, "bricks": example_text("tower")}) + "\n")
+    folder = str(tmp_path)
+    for args in (["check", "--batch", folder], ["check", "--batch", str(tmp_path / "missing.jsonl")],
+                 ["check", "--batch", batch, "--out", folder], ["to-ldr", good, "--out", folder]):
+        r = runner.invoke(app, ["lego", *args])
+        assert r.exit_code == 2, (args, r.exception)  # a traceback exits with 1
+        assert "cannot" in r.output, args
+
+
+def test_score_align_out_of_range_is_a_usage_error(tmp_path):
+    a = _write(tmp_path, "a.txt", example_text("stairs_8"))
+    for align in ("-1", "100000"):
+        r = runner.invoke(app, ["lego", "score", a, "--target", a, "--align", align])
+        assert r.exit_code == 2, (align, r.exception)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from brickfield.lego.structure import Brick, Structure
 from brickfield.lego.textformat import parse_structure
 from brickfield.lego.voxels import (
+    MAX_ALIGN,
     best_translation,
     chamfer_distance,
     compare,
@@ -142,6 +143,8 @@ def test_alignment_respects_per_axis_bounds_and_never_hurts() -> None:
     assert compare(lifted, CHAIR, align=1).reward >= compare(lifted, CHAIR).reward
     with pytest.raises(ValueError):
         compare(lifted, CHAIR, align=-1)
+    with pytest.raises(ValueError, match="alignment bound"):  # refused before any grid is allocated
+        compare(lifted, CHAIR, align=(0, 0, MAX_ALIGN + 1))
 
 
 def test_alignment_tie_break_is_deterministic() -> None:

@@ -10,12 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from brickfield.core.cliutil import EXIT_FAIL, EXIT_OK, fail_unreadable, read_input, run_batch
+from brickfield.core.cliutil import EXIT_FAIL, EXIT_OK, fail_unreadable, read_input, run_batch, write_output
 from brickfield.core.errors import ParseError
 from brickfield.lego.evaluate import evaluate_text
 from brickfield.lego.ldraw import to_ldr
 from brickfield.lego.rewards import DEFAULT_LAMBDA, pvpo_details
 from brickfield.lego.textformat import parse_structure, parse_text
+from brickfield.lego.voxels import MAX_ALIGN
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -89,7 +90,8 @@ def score(
     file: str = typer.Argument(..., help="Candidate brick text file, or -."),
     target: str = typer.Option(..., "--target", help="Reference brick text file."),
     lam: float = typer.Option(DEFAULT_LAMBDA, "--lam", help="PVPO weight of the voxel reward."),
-    align: int = typer.Option(0, "--align", help="Search integer translations up to this many cells."),
+    align: int = typer.Option(0, "--align", min=0, max=MAX_ALIGN,
+                              help=f"Search integer shifts up to this many cells (at most {MAX_ALIGN})."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Geometric metrics (IoU, voxel distance, F-score) and PVPO rewards against a target."""
@@ -132,7 +134,7 @@ def to_ldr_cmd(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(EXIT_FAIL) from None
     if out:
-        out.write_text(text)
+        write_output(out, text)
     else:
         typer.echo(text, nl=False)
 

@@ -29,6 +29,9 @@ from brickfield.lego.structure import Structure
 
 DEFAULT_SCALE = 2.0
 DEFAULT_TAU = 1.0
+#: Largest alignment bound :func:`compare` accepts per axis: (2*20 + 1)^3 candidate shifts already
+#: take seconds on a full 20^3 grid, and the padded grids grow with the cube of the bound.
+MAX_ALIGN = 20
 
 VoxelLike = Structure | np.ndarray
 
@@ -145,8 +148,8 @@ def distance_reward(distance: float, scale: float = DEFAULT_SCALE) -> float:
 
 def _bounds3(bound: int | Sequence[int]) -> tuple[int, int, int]:
     out = (bound, bound, bound) if isinstance(bound, int) else tuple(int(v) for v in bound)
-    if len(out) != 3 or min(out) < 0:
-        raise ValueError(f"alignment bound must be a non-negative int or 3 of them, got {bound!r}")
+    if len(out) != 3 or min(out) < 0 or max(out) > MAX_ALIGN:
+        raise ValueError(f"alignment bound must be an int in [0, {MAX_ALIGN}] or 3 of them, got {bound!r}")
     return out  # type: ignore[return-value]
 
 
@@ -170,7 +173,8 @@ def compare(a: VoxelLike, b: VoxelLike, *, tau: float = DEFAULT_TAU, scale: floa
     """Compare candidate `a` with target `b`: IoU, symmetric distance, F-score at `tau`, reward.
 
     ``align`` > 0 searches every integer translation of `a` with ``|dx| <= align`` (per axis when a
-    triple, e.g. ``(2, 2, 0)`` keeps the ground layer) and keeps the one with the smallest distance;
+    triple, e.g. ``(2, 2, 0)`` keeps the ground layer; at most ``MAX_ALIGN``, else ValueError) and
+    keeps the one with the smallest distance;
     ties go to the higher IoU, then the smaller shift (squared length, then lexicographic), so the
     result is deterministic. `a` is not clipped while shifted (the grid is padded by the bound).
     Nearest-neighbour distances come from exact Euclidean distance transforms computed once, so
