@@ -73,7 +73,7 @@ def evaluate_structure(design: Structure | ParsedText, task: Task | None = None,
     reward = report.fraction_valid
     if task is not None and task.target is not None:
         lam = float(task.options.get("lam", DEFAULT_LAMBDA))
-        pv = pvpo_details(design, task.target, lam, align=task.options.get("align", 0))
+        pv = pvpo_details(design, task.target, lam, align=task.options.get("align", 0), checks=report)
         reward = pv.reward
         metrics.update({"r_phys": pv.r_phys, "r_vox": pv.r_vox})
         if pv.geometry is not None:
@@ -89,7 +89,6 @@ def evaluate_text(text: str | bytes, task: Task | None = None, **kwargs: Any) ->
     """Parse raw model output leniently and evaluate it. Raises ParseError only when the input is
     unusable as a whole (too large, too many bricks)."""
     return evaluate_structure(parse_text(text), task, **kwargs)
-
 
 
 __all__ = ["evaluate_structure", "evaluate_text"]

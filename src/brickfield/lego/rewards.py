@@ -87,10 +87,12 @@ class PVPOReward:
 
 def pvpo_details(design: Structure | ParsedText, target: Target, lam: float = DEFAULT_LAMBDA, *,
                  scale: float = DEFAULT_SCALE, align: int | Sequence[int] = 0,
-                 tau: float = DEFAULT_TAU) -> PVPOReward:
-    """PVPO reward with its components, the check report and the geometry comparison."""
+                 tau: float = DEFAULT_TAU, checks: CheckReport | None = None) -> PVPOReward:
+    """PVPO reward with its components, the check report and the geometry comparison.
+
+    `checks` is ``check_structure(design)`` when the caller already has it (not recomputed then)."""
     _check_lam(lam)
-    report = check_structure(design)
+    report = check_structure(design) if checks is None else checks
     cand = design.structure if isinstance(design, ParsedText) else design
     geom = compare(cand, _target_voxels(target), scale=scale, align=align, tau=tau)
     rp, rv = report.fraction_valid, geom.reward
