@@ -25,10 +25,6 @@ class BrickType:
     def name(self) -> str:
         return f"{self.short}x{self.long}"
 
-    @property
-    def studs(self) -> int:
-        return self.short * self.long
-
 
 BRICK_TYPES: tuple[BrickType, ...] = (
     BrickType(1, 1, "3005", 0.00043, 10),
@@ -63,8 +59,5 @@ def type_by_part(part: str) -> BrickType | None:
 
 
 def type_by_stablelego_id(brick_id: int) -> BrickType | None:
+    """Look up by StableLego's ``brick_id`` (None if unknown)."""
     return _BY_STABLELEGO.get(brick_id)
-
-
-def in_library(h: int, w: int) -> bool:
-    return brick_type(h, w) is not None

@@ -14,7 +14,7 @@ text: unusable text gets reward 0 with a reason code.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -71,7 +71,6 @@ class PVPOReward:
     message: str | None = None
     checks: CheckReport | None = None
     geometry: VoxelComparison | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable record (per-item check detail omitted; see CheckReport.to_dict)."""
@@ -81,7 +80,6 @@ class PVPOReward:
             out["checks"] = {k: v for k, v in self.checks.to_dict().items() if k != "items"}
         if self.geometry is not None:
             out["geometry"] = self.geometry.to_dict()
-        out.update(self.extra)
         return out
 
 

@@ -54,11 +54,6 @@ class Brick:
         return (self.x >= 0 and self.y >= 0 and self.z >= 0 and self.x + self.h <= dx
                 and self.y + self.w <= dy and self.z < dz and self.h > 0 and self.w > 0)
 
-    def overlaps_xy(self, other: Brick) -> bool:
-        """Footprints overlap by at least one stud cell (layers ignored)."""
-        return (self.x < other.x + other.h and other.x < self.x + self.h
-                and self.y < other.y + other.w and other.y < self.y + self.w)
-
     def __str__(self) -> str:
         return self.to_text()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from brickfield.core.errors import ParseError, ParseIssue
 from brickfield.core.textio import _FENCE, DEFAULT_MAX_BYTES, ensure_text, loads_json
-from brickfield.lego.library import DEFAULT_WORLD_DIM, brick_type, type_by_stablelego_id
+from brickfield.lego.library import DEFAULT_WORLD_DIM, type_by_stablelego_id
 from brickfield.lego.structure import Brick, Structure
 
 DEFAULT_MAX_BRICKS = 10_000
@@ -193,8 +193,5 @@ def stablelego_to_structure(data: str | bytes | dict[str, Any],
 
 
 def stablelego_json(structure: Structure) -> str:
+    """StableLego JSON text of `structure` (see :func:`structure_to_stablelego`)."""
     return json.dumps(structure_to_stablelego(structure))
-
-
-def is_library_dims(h: int, w: int) -> bool:
-    return brick_type(h, w) is not None
