@@ -101,6 +101,9 @@ def test_simulate_variant_is_reproducible_and_bad_level_is_rejected(tmp_path: Pa
     assert runs[0]["score"] == runs[1]["score"] and runs[0]["level"] == "car_level1/variant4"
     bad = runner.invoke(app, ["simulate", path, "--task", "delivery", "--level", "12"])
     assert bad.exit_code == 2 and "delivery_level12" in bad.output
+    for cmd in (["simulate", path], ["query", path, "--request", "[]"]):
+        negative = runner.invoke(app, [*cmd, "--variant", "-5"])
+        assert negative.exit_code == 2 and "--variant" in negative.output, negative.output
 
 
 def test_levels_command_lists_every_level() -> None:

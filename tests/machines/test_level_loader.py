@@ -141,6 +141,8 @@ def test_variants_are_seeded() -> None:
         assert abs(prim.center[0]) >= 9 or abs(prim.center[2]) >= 9
         assert prim.center[1] == pytest.approx(prim.size[1] / 2)
     assert base == load_level("car", 1) and base.variant is None  # the original is untouched
+    with pytest.raises(ValueError, match="non-negative"):
+        make_variant(base, -1)
 
 
 @pytest.mark.parametrize("args", [("car", 0), ("car", 6), ("boat", 1), ("catapult", 12), ("fetch", 2)])

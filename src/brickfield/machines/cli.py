@@ -223,7 +223,7 @@ def simulate_cmd(
     file: str = typer.Argument(..., help="Construction tree (JSON or LLM text), or - for stdin."),
     task: str = typer.Option("car", "--task", help="car, catapult, delivery or fetch."),
     level: int = typer.Option(1, "--level", help="Level number of the task (see `machine levels`)."),
-    variant: int = typer.Option(None, "--variant", help="Seed of a randomised variant of the level "
+    variant: int = typer.Option(None, "--variant", min=0, help="Seed of a randomised variant of the level "
                                 "(stones, cone groups, wind; the same seed gives the same level)."),
     as_json: bool = typer.Option(False, "--json", help="Print score, validity, reward, damage, metrics "
                                  "and timing as JSON."),
@@ -275,7 +275,7 @@ def query_cmd(
                                 "(an LLM answer with a <Required Feedback> section works too), or @FILE."),
     task: str = typer.Option("car", "--task", help="car, catapult, delivery or fetch."),
     level: int = typer.Option(1, "--level", help="Level number of the task."),
-    variant: int = typer.Option(None, "--variant", help="Seed of a randomised variant of the level."),
+    variant: int = typer.Option(None, "--variant", min=0, help="Seed of a randomised variant of the level."),
     as_json: bool = typer.Option(False, "--json", help="Print the structured answer as JSON."),
     clip: bool = typer.Option(False, "--clip", help="Clip durations to the episode instead of refusing."),
     strict: bool = typer.Option(False, "--strict", help="Fixed reading of the rules (see `check --strict`)."),

@@ -445,7 +445,9 @@ def make_variant(spec: LevelSpec, seed: int, *, n_stones: int | None = None, n_c
     (four 1 m cones, uniform scale 0.8–1.2, random yaw) and, when ``wind`` is truthy, a global
     horizontal wind with yaw in [0°, 90°] from +z (a float sets its strength). Counts default to the
     preset (:func:`default_preset`). The same ``seed`` always gives the same level; items are not
-    checked against the level's own obstacles."""
+    checked against the level's own obstacles. Raises ``ValueError`` for a negative seed."""
+    if seed < 0:
+        raise ValueError(f"a variant seed must be a non-negative integer, got {seed}")
     p = preset or default_preset(spec)
     n_stones = p.n_stones if n_stones is None else n_stones
     n_cones = p.n_cones if n_cones is None else n_cones
