@@ -179,6 +179,9 @@ def test_global_representation_errors() -> None:
     with pytest.raises(TreeParseError) as info:
         tree_from_global([{"id": 0, "Position": [0, 0], "Rotation": [0, 0, 0, 1]}])
     assert info.value.code == "bad_value"
+    with pytest.raises(TreeParseError) as info:
+        tree_from_global([rep[0]])  # the global position and no blocks
+    assert info.value.code == "empty"
 
 
 def test_placement_is_deterministic() -> None:

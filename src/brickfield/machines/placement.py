@@ -293,12 +293,14 @@ def tree_from_global(source: str | bytes | Sequence[Any], *, reference_quirks: b
 
     Each block must sit on an attach point of an earlier block, facing that point's normal; linear
     blocks need both ends on attach points. The first matching parent in list order wins. Raises
-    ``TreeParseError`` (codes ``bad_json``, ``wrong_keys``, ``bad_value``, ``unknown_type``,
+    ``TreeParseError`` (codes ``bad_json``, ``empty``, ``wrong_keys``, ``bad_value``, ``unknown_type``,
     ``bad_root``, ``bad_parent``).
     """
     data = load_tree_data(source, limits)
     if isinstance(data[0], dict) and "GP" in data[0]:
         data = data[1:]
+        if not data:
+            raise TreeParseError(TreeCode.EMPTY, "the block list holds only the global position")
     builder = _Builder(reference_quirks)
     blocks: list[TreeBlock] = []
     parents: list[tuple[int, ...]] = []
