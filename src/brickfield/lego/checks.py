@@ -34,7 +34,7 @@ import numpy as np
 
 from brickfield.lego.grid import floating_mask, grounded_mask
 from brickfield.lego.library import DEFAULT_WORLD_DIM
-from brickfield.lego.structure import Brick, Structure
+from brickfield.lego.structure import Brick, Structure, world_dims
 from brickfield.lego.textformat import ParsedText
 
 ILL_FORMATTED = "ill_formatted"
@@ -50,15 +50,6 @@ REASONS: tuple[str, ...] = (ILL_FORMATTED, NOT_IN_LIBRARY, OUT_OF_BOUNDS, COLLIS
 PLACEMENT_REASONS: tuple[str, ...] = (NOT_IN_LIBRARY, OUT_OF_BOUNDS, COLLISION)
 
 
-def _dims3(world_dim: int | tuple[int, int, int]) -> tuple[int, int, int]:
-    if isinstance(world_dim, int):
-        return (world_dim, world_dim, world_dim)
-    dims = tuple(int(d) for d in world_dim)
-    if len(dims) != 3 or min(dims) <= 0:
-        raise ValueError(f"world_dim must be 3 positive sizes, got {world_dim!r}")
-    return dims  # type: ignore[return-value]
-
-
 class BuildState:
     """Incremental occupancy of the bricks placed so far, for constrained decoding.
 
@@ -70,7 +61,7 @@ class BuildState:
     __slots__ = ("bricks", "dims", "occupied")
 
     def __init__(self, world_dim: int | tuple[int, int, int] = DEFAULT_WORLD_DIM) -> None:
-        self.dims: tuple[int, int, int] = _dims3(world_dim)
+        self.dims: tuple[int, int, int] = world_dims(world_dim)
         self.occupied: np.ndarray = np.zeros(self.dims, dtype=bool)
         self.bricks: list[Brick] = []
 

@@ -49,8 +49,10 @@ class Brick:
     def to_text(self) -> str:
         return f"{self.h}x{self.w} ({self.x},{self.y},{self.z})"
 
-    def in_bounds(self, world_dim: int | tuple[int, int, int] = DEFAULT_WORLD_DIM) -> bool:
-        dx, dy, dz = _dims3(world_dim)
+    def in_bounds(self, world_dim: int | Sequence[int] = DEFAULT_WORLD_DIM) -> bool:
+        """Every cell of the brick lies inside the grid (and the footprint is not empty)."""
+        # Not world_dims(): this runs per brick in the checks, on sizes validated once already.
+        dx, dy, dz = (world_dim,) * 3 if isinstance(world_dim, int) else world_dim
         return (self.x >= 0 and self.y >= 0 and self.z >= 0 and self.x + self.h <= dx
                 and self.y + self.w <= dy and self.z < dz and self.h > 0 and self.w > 0)
 
@@ -58,10 +60,12 @@ class Brick:
         return self.to_text()
 
 
-def _dims3(world_dim: int | tuple[int, int, int]) -> tuple[int, int, int]:
-    if isinstance(world_dim, int):
-        return (world_dim, world_dim, world_dim)
-    return tuple(world_dim)  # type: ignore[return-value]
+def world_dims(world_dim: int | Sequence[int]) -> tuple[int, int, int]:
+    """A grid size as three positive ints (an int is a cube); ValueError otherwise."""
+    dims = (world_dim,) * 3 if isinstance(world_dim, int) else tuple(int(d) for d in world_dim)
+    if len(dims) != 3 or min(dims) <= 0:
+        raise ValueError(f"world_dim must be 3 positive sizes, got {world_dim!r}")
+    return dims  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,7 @@ class Structure:
 
     def __init__(self, bricks: Iterable[Brick] = (), world_dim: int | Sequence[int] = DEFAULT_WORLD_DIM):
         object.__setattr__(self, "bricks", tuple(bricks))
-        dims = _dims3(world_dim if isinstance(world_dim, int) else tuple(world_dim))  # type: ignore[arg-type]
-        if len(dims) != 3 or any(int(d) <= 0 for d in dims):
-            raise ValueError(f"world_dim must be positive, got {world_dim!r}")
-        object.__setattr__(self, "world_dim", tuple(int(d) for d in dims))
+        object.__setattr__(self, "world_dim", world_dims(world_dim))
 
     def __len__(self) -> int:
         return len(self.bricks)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
-from brickfield.lego.structure import Structure
+from brickfield.lego.structure import Structure, world_dims
 
 DEFAULT_SCALE = 2.0
 DEFAULT_TAU = 1.0
@@ -42,12 +42,7 @@ def voxelize(structure: Structure, world_dim: int | Sequence[int] | None = None)
     Every brick counts (library or not, colliding or not); cells outside the grid are dropped. The
     grid is ``structure.world_dim`` unless `world_dim` is given. Cost: one slice per brick.
     """
-    if world_dim is None:
-        dims = structure.world_dim
-    elif isinstance(world_dim, int):
-        dims = (world_dim,) * 3
-    else:
-        dims = tuple(int(d) for d in world_dim)  # type: ignore[assignment]
+    dims = structure.world_dim if world_dim is None else world_dims(world_dim)
     vox = np.zeros(dims, dtype=bool)
     for b in structure.bricks:
         if 0 <= b.z < dims[2] and b.h > 0 and b.w > 0:
