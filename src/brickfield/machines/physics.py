@@ -101,10 +101,6 @@ class CompiledMachine:
 
     _spare: list[mujoco.MjData] = field(default_factory=list, repr=False)
 
-    @property
-    def n_blocks(self) -> int:
-        return len(self.placed.blocks)
-
     def make_data(self) -> mujoco.MjData:
         """A fresh ``MjData`` (reset, recycled from ``release_data`` when possible: allocating one
         costs ~0.4 ms, a sizeable share of a 5 s episode). Thread-safe: list pop/append are atomic."""
