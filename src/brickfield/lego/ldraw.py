@@ -26,12 +26,11 @@ from brickfield.core.errors import ParseError, ParseIssue
 from brickfield.core.textio import DEFAULT_MAX_BYTES, ensure_text
 from brickfield.lego.library import DEFAULT_WORLD_DIM, type_by_part
 from brickfield.lego.structure import Brick, Structure
+from brickfield.lego.textformat import DEFAULT_MAX_BRICKS, MAX_COORD
 
 DEFAULT_COLOR = 115
 STUD_LDU = 20
 BRICK_LDU = 24
-DEFAULT_MAX_BRICKS = 10_000
-_MAX_COORD = 10**6  # grid coordinates beyond this are refused (same bound as the text parser)
 _MAX_ISSUES = 100  # stop collecting bad lines after this many (the error says so)
 
 #: BrickGPT's rotation matrices (row-major a..i), by orientation.
@@ -90,7 +89,7 @@ def _grid_int(value: float, what: str) -> int:
     r = round(value)
     if abs(value - r) > 1e-6:
         raise ValueError(f"{what} {value:g} is not on the brick grid")
-    if abs(r) >= _MAX_COORD:
+    if abs(r) >= MAX_COORD:
         raise ValueError(f"{what} {r} out of range")
     return int(r)
 

@@ -578,8 +578,8 @@ def analyze_stability(structure: Structure, config: StabilityConfig | None = Non
         x, held = np.zeros(model.n_vars), np.zeros(model.n_components, dtype=bool)
     solvers: list[str] = []
     accurate = True
-    for bricks in _lp_groups(model, held):
-        lp = model.linear_program(bricks)
+    for group in _lp_groups(model, held):
+        lp = model.linear_program(group)
         sol = _solve(lp, cfg)
         if sol.x is None:
             kinds = ["floating" if f else "" for f in floating]

@@ -19,6 +19,8 @@ from brickfield.lego.structure import Brick, Structure
 
 DEFAULT_MAX_BRICKS = 10_000
 _MAX_DIGITS = 6  # larger numbers cannot be on any sane grid and would make footprints explode
+#: Grid coordinates and sizes must be below this in magnitude (every brick reader refuses the rest).
+MAX_COORD = 10**_MAX_DIGITS
 
 _STRICT = re.compile(r"(\d+)x(\d+) \((\d+),(\d+),(\d+)\)")
 _LENIENT = re.compile(
@@ -154,7 +156,7 @@ def _int_field(entry: dict[str, Any], key: str, item: int) -> int:
     value = entry.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ParseError("bad_value", f"{key!r} must be an integer, got {value!r}"[:120], item=item)
-    if abs(value) >= 10**_MAX_DIGITS:
+    if abs(value) >= MAX_COORD:
         raise ParseError("bad_value", f"{key!r} out of range: {value}", item=item)
     return value
 
