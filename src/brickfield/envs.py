@@ -36,8 +36,8 @@ from brickfield.core.contract import Evaluation, Task
 from brickfield.core.errors import BrickfieldError, ParseError
 from brickfield.core.registry import get_domain
 from brickfield.lego.checks import NOT_IN_LIBRARY, OUT_OF_BOUNDS, check_structure
-from brickfield.lego.library import ALLOWED_DIMENSIONS
-from brickfield.lego.textformat import DEFAULT_WORLD_DIM, parse_text
+from brickfield.lego.library import ALLOWED_DIMENSIONS, DEFAULT_WORLD_DIM
+from brickfield.lego.textformat import parse_text
 from brickfield.machines.catalog import LINEAR_TYPES, attach_box, get_block
 from brickfield.machines.tasks import TaskSpec, get_task
 from brickfield.machines.tree import parse_tree
@@ -485,24 +485,23 @@ class BrickDesignEnv(_TextDesignEnv):
         ev = self._domain.evaluate(parsed, task)
         stable = bool(ev.details.get("stable", False))
         r_phys = float(ev.metrics.get("fraction_valid", 0.0))
-        extra: dict[str, Any] = {"caption": t.caption, "has_target": t.target is not None,
-                                 "stable": stable, "r_phys": r_phys}
-        if t.target is not None:
-            reward = float(ev.reward)
-            extra["r_vox"] = float(ev.metrics.get("r_vox", 0.0))
-        else:
-            reward = r_phys * float(stable)
+        extra = self._step_info(stable, r_phys, float(ev.metrics.get("r_vox", 0.0)))
+        reward = float(ev.reward) if t.target is not None else r_phys * float(stable)
         reason = None
         if not (ev.valid and stable):
             reason = ev.errors[0] if ev.errors else "invalid structure"
         return reward, ev, reason, extra
 
     def _refused_extra(self) -> dict[str, Any]:
+        return self._step_info(False, 0.0, 0.0)
+
+    def _step_info(self, stable: bool, r_phys: float, r_vox: float) -> dict[str, Any]:
+        """The brick-specific step-info keys (``r_vox`` only with a target)."""
         t = self.current
-        extra: dict[str, Any] = {"caption": t.caption, "has_target": t.target is not None, "stable": False,
-                                 "r_phys": 0.0}
+        extra: dict[str, Any] = {"caption": t.caption, "has_target": t.target is not None, "stable": stable,
+                                 "r_phys": r_phys}
         if t.target is not None:
-            extra["r_vox"] = 0.0
+            extra["r_vox"] = r_vox
         return extra
 
 
