@@ -70,6 +70,7 @@ class Episode:
 
     @property
     def valid(self) -> bool:
+        """True when the simulator ran the episode to its end (no ``invalid_reason``)."""
         return self.invalid_reason is None
 
     @property

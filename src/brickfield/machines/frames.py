@@ -47,16 +47,19 @@ def mj_to_besiege_quat(q: np.ndarray | Iterable[float]) -> np.ndarray:
 
 
 def quat_conj(q: np.ndarray) -> np.ndarray:
+    """Conjugate of a MuJoCo quaternion [w, x, y, z]."""
     return np.array([q[0], -q[1], -q[2], -q[3]])
 
 
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Product ``a * b`` of MuJoCo quaternions [w, x, y, z]."""
     out = np.zeros(4)
     mujoco.mju_mulQuat(out, np.asarray(a, float), np.asarray(b, float))
     return out
 
 
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate one vector ``v`` (MuJoCo frame) by a MuJoCo quaternion [w, x, y, z]."""
     out = np.zeros(3)
     mujoco.mju_rotVecQuat(out, np.asarray(v, float), np.asarray(q, float))
     return out

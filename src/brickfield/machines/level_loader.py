@@ -176,6 +176,7 @@ class LevelSpec:
 
     @property
     def name(self) -> str:
+        """``{task}_level{number}``, e.g. ``car_level1``."""
         return f"{self.task}_level{self.number}"
 
     def schedule_dict(self) -> dict[str, list[list[float]]]:

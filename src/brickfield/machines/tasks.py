@@ -244,9 +244,12 @@ class TaskSpec:
 
     @property
     def name(self) -> str:
+        """The level's name, e.g. ``car_level1``."""
         return self.level.name
 
     def score(self, ep: Episode) -> ScoreResult:
+        """Score an episode on this level; in binary mode win-flag conditions score 1 on a win, else 0
+        (the dense score kept as metric ``dense_score``)."""
         result = self.scorer(ep, self.level)
         if self.binary and self.level.win_condition in WIN_FLAG_CONDITIONS:
             won = bool(result.metrics.get("win", False))

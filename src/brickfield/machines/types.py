@@ -26,6 +26,8 @@ class BlockKind(StrEnum):
 
 
 class Collider(StrEnum):
+    """The collision shape MuJoCo gets for a block (sizes in ``BlockSpec.collider_size``)."""
+
     BOX = "box"
     CYLINDER = "cylinder"  # axis along the block's local z
     SPHERE = "sphere"
