@@ -35,6 +35,7 @@ _register_groups()
 
 
 def main() -> None:
+    """Entry point of the ``brickfield`` console script."""
     app()
 
 

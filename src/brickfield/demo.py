@@ -8,10 +8,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from brickfield.core.contract import Evaluation
+
 OUT_DIR = Path("demo_out")
 
 
 def lego_demo(console: Console) -> None:
+    """Evaluate every bundled LEGO example, write its .ldr and print the score table."""
     from brickfield.lego.evaluate import evaluate_text
     from brickfield.lego.examples import example_names, example_text
     from brickfield.lego.ldraw import to_ldr
@@ -33,7 +36,7 @@ def lego_demo(console: Console) -> None:
     console.print(f"LDraw files written to {out}/")
 
 
-def _problems(ev) -> str:
+def _problems(ev: Evaluation) -> str:
     """One short line: failing check counts, then the stability failure kinds."""
     counts: dict[str, int] = {}
     for reasons in ev.details["reasons"]:
@@ -51,6 +54,7 @@ def _yes(flag: bool) -> str:
 
 
 def machines_demo(console: Console) -> None:
+    """Run the machines demo (reference machines on one level of every task) if available."""
     try:
         from brickfield.machines.demo import run as run_machines
     except ImportError:
@@ -60,6 +64,7 @@ def machines_demo(console: Console) -> None:
 
 
 def main() -> int:
+    """Run both demos; returns the exit status."""
     # Wide enough for the tables when piped (rich assumes 80 columns without a terminal).
     console = Console(width=None if sys.stdout.isatty() else 140)
     lego_demo(console)

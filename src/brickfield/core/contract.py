@@ -87,6 +87,7 @@ class Evaluation:
         return _jsonable(out)
 
     def to_json(self, **kwargs: Any) -> str:
+        """``to_dict()`` as JSON text (`kwargs` go to ``json.dumps``)."""
         return json.dumps(self.to_dict(), **kwargs)
 
 
@@ -95,6 +96,10 @@ class Domain(Protocol):
 
     name: str
 
-    def parse(self, text: str) -> Design: ...
+    def parse(self, text: str) -> Design:
+        """Tolerant extraction of a design from raw model output; raises a typed ParseError."""
+        ...
 
-    def evaluate(self, design: Design, task: Task) -> Evaluation: ...
+    def evaluate(self, design: Design, task: Task) -> Evaluation:
+        """Validity, metrics, reward and feedback of `design` on `task`; pure and deterministic."""
+        ...

@@ -21,6 +21,7 @@ class ParseIssue:
     item: int | None = None  # index of the offending element (brick line, block) where known
 
     def where(self) -> str:
+        """The location as text (``line 3, column 7``), empty when unknown."""
         parts = []
         if self.line is not None:
             parts.append(f"line {self.line}")
@@ -31,6 +32,7 @@ class ParseIssue:
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable record."""
         return {"code": self.code, "message": self.message, "line": self.line,
                 "column": self.column, "item": self.item}
 
@@ -76,6 +78,7 @@ class ParseError(BrickfieldError):
         return f"{head} [{self.code}]"
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable record, every issue included."""
         return {"code": self.code, "message": self.message, "line": self.line, "column": self.column,
                 "item": self.item, "issues": [i.to_dict() for i in self.issues]}
 

@@ -27,4 +27,5 @@ def get_domain(name: str) -> Domain:
 
 
 def list_domains() -> list[str]:
+    """Names of the registered and built-in domains, sorted."""
     return sorted(set(_DOMAINS) | set(_BUILTIN))

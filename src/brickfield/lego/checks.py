@@ -152,6 +152,7 @@ class CheckReport:
 
     @property
     def n_items(self) -> int:
+        """Number of items (bricks and malformed brick lines)."""
         return len(self.reasons)
 
     @property
@@ -166,6 +167,7 @@ class CheckReport:
 
     @property
     def n_valid(self) -> int:
+        """Number of items that pass every check."""
         return sum(not r for r in self.reasons)
 
     @property

@@ -19,9 +19,11 @@ class LegoDomain:
     name: str = "lego"
 
     def parse(self, text: str) -> ParsedText:
+        """Lenient parse (:func:`brickfield.lego.textformat.parse_text`)."""
         return parse_text(text)
 
     def evaluate(self, design: Structure | ParsedText, task: Task) -> Evaluation:
+        """:func:`brickfield.lego.evaluate.evaluate_structure` of `design` on `task`."""
         return evaluate_structure(design, task)
 
 

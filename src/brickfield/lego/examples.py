@@ -17,6 +17,7 @@ def example_names() -> list[str]:
 
 
 def example_text(name: str) -> str:
+    """Brick text of a bundled example; KeyError naming the known ones if there is none."""
     try:
         return resources.files(_PACKAGE).joinpath(f"{name}.txt").read_text()
     except FileNotFoundError:

@@ -23,6 +23,7 @@ class BrickType:
 
     @property
     def name(self) -> str:
+        """``short x long``, e.g. ``2x4``."""
         return f"{self.short}x{self.long}"
 
 

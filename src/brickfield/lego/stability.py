@@ -154,6 +154,7 @@ class StabilityConfig:
         return self.capacity_g / 1000.0 * self.g
 
     def constants(self) -> ModelConstants:
+        """The physical constants the LP assembly needs."""
         return ModelConstants(g=self.g, stud_pitch=self.stud_pitch, brick_height=self.brick_height,
                               alpha=self.alpha, beta=self.beta)
 
@@ -203,6 +204,7 @@ class StabilityResult:
 
     @property
     def x(self) -> np.ndarray | None:
+        """Raw solution vector, knob forces included (see the class docstring)."""
         if self._knobs_pending and self.model is not None and self._x is not None:
             self._x = self.model.with_knob_forces(self._x)
             self._knobs_pending = False

@@ -26,18 +26,22 @@ class Brick:
 
     @property
     def ori(self) -> int:
+        """StableLego orientation: 1 when the long side runs along x (h > w), else 0."""
         return 1 if self.h > self.w else 0
 
     @property
     def type(self) -> BrickType | None:
+        """The library type of the footprint, None if it is not a library brick."""
         return brick_type(self.h, self.w)
 
     @property
     def dims(self) -> str:
+        """The ``HxW`` string."""
         return f"{self.h}x{self.w}"
 
     @property
     def area(self) -> int:
+        """Footprint in stud cells."""
         return self.h * self.w
 
     def cells(self) -> Iterator[tuple[int, int, int]]:
@@ -47,6 +51,7 @@ class Brick:
                 yield (i, j, self.z)
 
     def to_text(self) -> str:
+        """The BrickGPT line ``HxW (x,y,z)`` (no newline)."""
         return f"{self.h}x{self.w} ({self.x},{self.y},{self.z})"
 
     def in_bounds(self, world_dim: int | Sequence[int] = DEFAULT_WORLD_DIM) -> bool:
@@ -93,6 +98,7 @@ class Structure:
         return "".join(b.to_text() + "\n" for b in self.bricks)
 
     def with_brick(self, brick: Brick) -> Structure:
+        """A new structure with `brick` appended (same grid)."""
         return Structure((*self.bricks, brick), self.world_dim)
 
     def arrays(self) -> np.ndarray:
