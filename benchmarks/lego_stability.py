@@ -42,24 +42,24 @@ FULL_20 = (  # 20x20x20 worlds
 )
 
 
-def median_time(fn: Callable[[], object], repeats: int) -> float:
+def call_times(fn: Callable[[], object], repeats: int) -> list[float]:
+    """Wall time of each of ``repeats`` calls."""
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    return statistics.median(call_times(fn, repeats))
 
 
 def min_time(fn: Callable[[], object], repeats: int) -> float:
     """Fastest of ``repeats`` calls: the cost of the call itself, without the noise of other
     processes on the machine."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return min(call_times(fn, repeats))
 
 
 def generated_table(cfg: StabilityConfig, sizes: tuple[int, ...], repeats: int, console: Console) -> None:
