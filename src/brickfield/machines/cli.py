@@ -17,6 +17,7 @@ from brickfield.core.cliutil import (
     fail_unreadable,
     read_input,
     run_batch,
+    write_output,
 )
 from brickfield.core.errors import ParseError
 from brickfield.machines.catalog import BLOCKS
@@ -184,11 +185,7 @@ def export(
     if out is None:
         typer.echo(result, nl=False)
         raise typer.Exit(EXIT_OK)
-    try:
-        out.write_text(result, encoding="utf-8")
-    except OSError as exc:
-        typer.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+    write_output(out, result)
     raise typer.Exit(EXIT_OK)
 
 
