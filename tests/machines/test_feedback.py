@@ -211,3 +211,16 @@ def test_deterministic_and_serialisable(catapult: TaskResult, car: TaskResult) -
         a, b = build_feedback(r), build_feedback(r)
         assert a.to_dict() == b.to_dict() and a.text == b.text == feedback_text(r)
         assert json.loads(json.dumps(a.to_dict()))["text"] == a.text
+
+
+def test_level_events_reach_the_feedback_text():
+    from brickfield.machines.controls import REFERENCE_BINDINGS
+
+    res = evaluate_machine(reference_machine("delivery"), "delivery", 5,
+                           bindings=REFERENCE_BINDINGS.get("delivery"))
+    fb = build_feedback(res)
+    assert res.episode is not None and res.episode.won
+    assert len(fb.level_events) == len(res.episode.trigger_events) >= 1
+    assert "[Level events]" in fb.text and "(win)" in fb.text
+    car = evaluate_machine(reference_machine("car"), "car", 1)
+    assert build_feedback(car).level_events == () and "[Level events]" not in build_feedback(car).text

@@ -248,12 +248,7 @@ def simulate_cmd(
         out["level"] = spec.level.label
         typer.echo(json.dumps(out))
     else:
-        ep = result.episode
         typer.echo(feedback_text(result))
-        if ep is not None and ep.trigger_events:
-            typer.echo("[Level events] " + "; ".join(
-                f"{e.time:.2f} s: {e.entity} entered {e.trigger}" + (" (win)" if e.win else "")
-                for e in ep.trigger_events[:12]))
         t = result.timing
         if t:
             typer.echo(f"timing: compile {t['compile_s'] * 1e3:.1f} ms, simulate {t['sim_s'] * 1e3:.1f} ms "

@@ -196,6 +196,7 @@ class Feedback:
     detached: tuple[tuple[int, str, float], ...] = ()   # (order_id, name, since)
     wheels: tuple[WheelInfo, ...] = ()
     targets: tuple[TargetStats, ...] = ()
+    level_events: tuple[str, ...] = ()      # trigger entries in time order ("2.40 s: ore entered goal")
     text: str = field(default="", repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -431,7 +432,9 @@ def build_feedback(result: TaskResult, *, task: str | None = None, placed: Place
                      for j in np.flatnonzero(np.isfinite(det)))
     fb = Feedback(**head, warnings=tuple(warns), orientation=tuple(spans), damage=tuple(damage),
                   detached=detached, wheels=tuple(wheels),
-                  targets=tuple(_targets(result, ep, kind, det, targets, objects)))
+                  targets=tuple(_targets(result, ep, kind, det, targets, objects)),
+                  level_events=tuple(f"{e.time:.2f} s: {e.entity} entered {e.trigger}"
+                                     + (" (win)" if e.win else "") for e in ep.trigger_events))
     object.__setattr__(fb, "text", _render(fb))
     return fb
 
@@ -484,6 +487,9 @@ def _render(fb: Feedback) -> str:
                      + (f", drives {w.drive}" if w.drive else ", no drive" if w.powered else "")
                      + (f", on ground {w.ground_share:.0%}" if w.ground_share is not None else "")
                      for w in fb.wheels], 12, "wheels")
+    if fb.level_events:
+        out.append("[Level events]")
+        out += _cap([f"- {e}" for e in fb.level_events], 12, "level events")
     for t in fb.targets:
         out.append(f"[Target: {t.name}" + (f", order_id {t.order_id}]" if t.order_id is not None
                                            else " (not a block)]"))
