@@ -33,14 +33,13 @@ from gymnasium import logger, spaces
 from gymnasium.error import ResetNeeded
 
 from brickfield.core.contract import Evaluation, Task
-from brickfield.core.errors import BrickfieldError, ParseError
+from brickfield.core.errors import BrickfieldError, ParseError, ParseIssue
 from brickfield.core.registry import get_domain
 from brickfield.lego.checks import NOT_IN_LIBRARY, OUT_OF_BOUNDS, check_structure
 from brickfield.lego.library import ALLOWED_DIMENSIONS, DEFAULT_WORLD_DIM
 from brickfield.lego.textformat import parse_text
 from brickfield.machines.catalog import LINEAR_TYPES, attach_box, get_block
 from brickfield.machines.tasks import TaskSpec, get_task
-from brickfield.machines.tree import parse_tree
 from brickfield.machines.validity import SIZE_LIMITS
 
 __all__ = [
@@ -332,7 +331,9 @@ class MachineDesignEnv(_TextDesignEnv):
         reward, reason = float(ev.reward), None
         disallowed = list(ev.details.get("disallowed_blocks", []))
         if not ev.valid:
-            reason = self._parse_reason(text) if not ev.details.get("file_valid", True) else None
+            issues = ev.details.get("issues") or []
+            file_invalid = not ev.details.get("file_valid", True)
+            reason = str(ParseIssue(**issues[0])) if file_invalid and issues else None
             reason = reason or (ev.errors[0].splitlines()[0] if ev.errors else "invalid machine")
         elif disallowed and self.allowed_blocks_only:
             reward, reason = 0.0, f"blocks not allowed on this level: {', '.join(disallowed)}"
@@ -340,14 +341,6 @@ class MachineDesignEnv(_TextDesignEnv):
 
     def _refused_extra(self) -> dict[str, Any]:
         return {"disallowed_blocks": []}
-
-    def _parse_reason(self, text: str) -> str | None:
-        """The typed parse error of a file-invalid answer (clearer than the reference's messages)."""
-        try:
-            parse_tree(text, reference_quirks=self.reference_quirks)
-        except ParseError as exc:
-            return str(exc)
-        return None
 
 
 # --- LEGO ------------------------------------------------------------------------------------------

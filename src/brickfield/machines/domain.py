@@ -30,6 +30,8 @@ def result_to_evaluation(result: TaskResult) -> Evaluation:
         "damage": [e.to_dict() for e in ep.damage] if ep else [],
         "invalid_reason": ep.invalid_reason if ep else None,
         "disallowed_blocks": list(result.disallowed_blocks),
+        # typed causes (code, message, offending block) behind the reference-style `errors`
+        "issues": [i.to_dict() for i in report.issues] if report is not None else [],
     }
     metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))}
     metrics["score"] = result.score
