@@ -1,4 +1,4 @@
-"""Speed of the LP stability analysis (brickfield.lego.stability) on generated structures and on the
+"""Speed of the LP stability analysis (brickfield.lego.stability.solve) on generated structures and on the
 80 BrickGPT reference cases.
 
 For each size the table gives the median wall time of one `analyze_stability` call (model build +
@@ -29,7 +29,7 @@ from rich.table import Table
 
 from brickfield.lego.grid import grounded_mask
 from brickfield.lego.shapes import random_stack, solid_block, walls
-from brickfield.lego.stability import StabilityConfig, analyze_stability
+from brickfield.lego.stability.solve import StabilityConfig, analyze_stability
 from brickfield.lego.textformat import parse_structure
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared/reference/verdicts/lego/stability.jsonl"

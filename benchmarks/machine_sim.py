@@ -32,12 +32,13 @@ from dataclasses import replace
 import mujoco
 import numpy as np
 
-from brickfield.machines.levels import get_level
-from brickfield.machines.physics import compile_machine
-from brickfield.machines.physics_params import DEFAULT_PARAMS, PhysicsParams
-from brickfield.machines.simulate import simulate
-from brickfield.machines.tasks import evaluate_machine, reference_machine
-from brickfield.machines.validity import check_machine
+from brickfield.machines.design.validity import check_machine
+from brickfield.machines.evaluate import evaluate_machine
+from brickfield.machines.levels.registry import get_level
+from brickfield.machines.reference import reference_machine
+from brickfield.machines.sim.compile import compile_machine
+from brickfield.machines.sim.params import DEFAULT_PARAMS, PhysicsParams
+from brickfield.machines.sim.simulate import simulate
 
 MACHINES = (("car", "car"), ("catapult", "catapult"))
 HARDEST = (("car", 5, "car"), ("catapult", 11, "catapult"), ("delivery", 9, "car"),
@@ -124,7 +125,7 @@ def _floor(cm, lvl, steps: int, reps: int, bindings=None) -> float:  # type: ign
     script such as fetch's drives the same motion), but no checks, triggers or recording. Grabs and
     decouplers never happen here, so for machines that use them this steps a different (usually
     cheaper) trajectory than the episode: see ``_replay_floor``."""
-    from brickfield.machines.controls import MachineControls
+    from brickfield.machines.sim.controls import MachineControls
 
     dt = cm.model.opt.timestep
     cuts = sorted({round(t / dt) for t in lvl.schedule.switch_times() if 0 < round(t / dt) < steps})
@@ -149,7 +150,7 @@ def _floor(cm, lvl, steps: int, reps: int, bindings=None) -> float:  # type: ign
 
 
 class _StepRecorder:
-    """Stands in for the ``mujoco`` module inside ``brickfield.machines.simulate`` and records every
+    """Stands in for the ``mujoco`` module inside ``brickfield.machines.sim.simulate`` and records every
     ``mj_step`` call: the model, the state before and after, and the model arrays Python edits
     during an episode (grab poses, coasting wheels' gains)."""
 
@@ -179,7 +180,7 @@ def _replay_floor(episode, reps: int) -> float:  # type: ignore[no-untyped-def]
     nothing (state, controls, model arrays, the model itself) is replayed as one
     ``mj_step(m, d, nstep=N)`` from the recorded state (restoring it is not timed). Grabs,
     decoupler recompiles and key switches thus happen in the floor too, at the same steps."""
-    import brickfield.machines.simulate as sim
+    import brickfield.machines.sim.simulate as sim
 
     rec = _StepRecorder()
     sim.mujoco = rec  # type: ignore[assignment]
@@ -215,15 +216,16 @@ def _replay_floor(episode, reps: int) -> float:  # type: ignore[no-untyped-def]
 
 def run_levels(quick: bool) -> list[dict[str, object]]:
     """One row per task family at its hardest level (see ``HARDEST``)."""
-    from brickfield.machines.controls import REFERENCE_BINDINGS
-    from brickfield.machines.tasks import REFERENCE_MACHINES, get_task
+    from brickfield.machines.reference import REFERENCE_MACHINES
+    from brickfield.machines.scoring import level_scorer
+    from brickfield.machines.sim.controls import REFERENCE_BINDINGS
 
     reps = 3 if quick else 10
     rows = []
     for task, number, name in HARDEST:
         if name not in REFERENCE_MACHINES:
             continue
-        lvl = get_task(task, number).level
+        lvl = level_scorer(task, number).level
         placed = check_machine(reference_machine(name)).machine
         assert placed is not None
         placed = lvl.place(placed)
@@ -240,7 +242,7 @@ def run_levels(quick: bool) -> list[dict[str, object]]:
         sim_s = _best(episode, reps)
         floor = _replay_floor(episode, reps)
         plain = _floor(cm, lvl, ep.steps, reps, keys)
-        score = get_task(task, number).score(ep).score
+        score = level_scorer(task, number).score(ep).score
         rows.append({"level": lvl.name, "machine": name, "sim_s": ep.sim_time, "nv": cm.model.nv,
                      "ngeom": cm.model.ngeom, "triggers": len(lvl.triggers), "steps": ep.steps,
                      "compile_ms": compile_s * 1e3, "episode_ms": sim_s * 1e3, "floor_ms": floor * 1e3,

@@ -2,7 +2,7 @@
 """Developer tool: re-encode BesiegeField's level files as brickfield level JSON.
 
 Reads the reference ``*.blv`` level XML files and ``level_menus.json`` and writes one JSON file per
-level in brickfield's own schema (``docs/levels.md``) to ``src/brickfield/machines/leveldata/``::
+level in brickfield's own schema (``docs/levels.md``) to ``src/brickfield/machines/levels/data/``::
 
     .venv/bin/python scripts/convert_blv.py /path/to/env_files            # write the JSON files
     .venv/bin/python scripts/convert_blv.py /path/to/env_files --check    # exit 1 if they differ
@@ -11,7 +11,7 @@ level in brickfield's own schema (``docs/levels.md``) to ``src/brickfield/machin
 ``env_files`` is the folder holding ``levels/*.blv`` (or the ``.blv`` files directly) and
 ``level_menus.json``. Only facts are taken over (positions, sizes, rotations, ids, durations, key
 timings, block limits, task statements); the output is validated with
-``brickfield.machines.level_loader``. The package never imports this script.
+``brickfield.machines.levels.schema``. The package never imports this script.
 
 Conventions (evidence in ``docs/levels.md``): every prefab listed in ``PREFABS`` is a base shape
 scaled by the object's ``Scale``; its pivot (the XML ``Position``) is the centre of the bottom face
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "src" / "brickfield" / "machines" / "leveldata"
+OUT_DIR = ROOT / "src" / "brickfield" / "machines" / "levels" / "data"
 TASK_ORDER = ("car", "catapult", "delivery", "fetch")
 TAP_SECONDS = 0.05        # a key switched on and off with no sleep in between (fetch "V")
 DEFAULT_SPAWN_Y = 5.05    # BesiegeField's machine auto-placement assumes a spawn at y = 5.05
@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     levels = convert_all(args.env_files)
     sys.path.insert(0, str(ROOT / "src"))
-    from brickfield.machines.level_loader import validate_level_dict
+    from brickfield.machines.levels.schema import validate_level_dict
 
     stale = []
     for name, lv in levels.items():

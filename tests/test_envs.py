@@ -25,7 +25,8 @@ from brickfield.envs import (  # noqa: E402
     register_envs,
 )
 from brickfield.lego.examples import example_text  # noqa: E402
-from brickfield.machines.tasks import available_tasks, get_task, reference_machine  # noqa: E402
+from brickfield.machines.reference import reference_machine  # noqa: E402
+from brickfield.machines.scoring import available_tasks, level_scorer  # noqa: E402
 
 
 def fenced(obj: object) -> str:
@@ -69,7 +70,7 @@ def test_make_without_importing_brickfield() -> None:
             "print(env.reset(seed=0)[0])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == get_task("car", 1).level.prompt
+    assert out.stdout.strip() == level_scorer("car", 1).level.prompt
 
 
 def test_gymnasium_entry_point_declared() -> None:
@@ -128,7 +129,7 @@ def test_non_text_action_is_a_caller_error_but_bytes_are_text() -> None:
 def test_reference_car_scores_over_30_m() -> None:
     env = gym.make(MACHINE_ENV_ID, task="car", level=1)
     obs, info = env.reset(seed=0)
-    assert obs == get_task("car", 1).level.prompt
+    assert obs == level_scorer("car", 1).level.prompt
     obs2, reward, terminated, truncated, info = env.step(REF_CAR)
     assert obs2 == obs and terminated is True and truncated is False
     assert isinstance(reward, float) and reward >= 30.0
@@ -163,7 +164,7 @@ def test_answer_longer_than_max_text_is_refused() -> None:
 
 def test_allowed_blocks_only_zeroes_machines_with_foreign_blocks() -> None:
     car = [*reference_machine("car"), {"id": "5", "order_id": 6, "parent": 0, "bp_id": 4}]  # hinge on top
-    assert "5" not in get_task("car", 1).level.allowed_blocks
+    assert "5" not in level_scorer("car", 1).level.allowed_blocks
     lenient, strict = MachineDesignEnv(), MachineDesignEnv(allowed_blocks_only=True)
     lenient.reset(seed=0)
     strict.reset(seed=0)
@@ -177,7 +178,7 @@ def test_allowed_blocks_only_zeroes_machines_with_foreign_blocks() -> None:
 def test_every_scorable_level_gets_an_env(name: str) -> None:
     task, level = name.rsplit("_level", 1)
     env = MachineDesignEnv(task, int(level))
-    spec = get_task(task, int(level))
+    spec = level_scorer(task, int(level))
     obs, info = env.reset(seed=0)
     assert obs == spec.level.prompt and obs in env.observation_space
     assert info["task"] == task and info["level"] == int(level) and info["level_name"] == name

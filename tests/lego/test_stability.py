@@ -10,7 +10,7 @@ import pytest
 
 from brickfield.lego import shapes
 from brickfield.lego.library import BRICK_TYPES
-from brickfield.lego.stability import FAIL_KINDS, PRESS_ONLY, StabilityConfig, analyze_stability
+from brickfield.lego.stability.solve import FAIL_KINDS, PRESS_ONLY, StabilityConfig, analyze_stability
 from brickfield.lego.structure import Brick, Structure
 
 B = Brick
@@ -446,7 +446,7 @@ def _failing(name):
 
 
 def test_falls_back_to_the_other_solver(monkeypatch):
-    import brickfield.lego.stability as st
+    import brickfield.lego.stability.solve as st
 
     monkeypatch.setattr(st, "_solve_clarabel", _failing("clarabel"))
     r = run(corner_held_beam(1))
@@ -455,7 +455,7 @@ def test_falls_back_to_the_other_solver(monkeypatch):
 
 
 def test_solver_error_scores_everything_as_failing(monkeypatch):
-    import brickfield.lego.stability as st
+    import brickfield.lego.stability.solve as st
 
     monkeypatch.setattr(st, "_solve_clarabel", _failing("clarabel"))
     monkeypatch.setattr(st, "_solve_highs", _failing("highs"))
@@ -467,7 +467,7 @@ def test_solver_error_scores_everything_as_failing(monkeypatch):
 
 
 def test_reduced_accuracy_solution_is_used_last(monkeypatch):
-    import brickfield.lego.stability as st
+    import brickfield.lego.stability.solve as st
 
     real = st._solve_clarabel
 

@@ -14,9 +14,9 @@ import pytest
 import scipy.sparse as sp
 
 from brickfield.lego import grid
-from brickfield.lego import stability as st
-from brickfield.lego import stability_model as sm
-from brickfield.lego.stability import StabilityConfig, analyze_stability
+from brickfield.lego.stability import model as sm
+from brickfield.lego.stability import solve as st
+from brickfield.lego.stability.solve import StabilityConfig, analyze_stability
 from brickfield.lego.structure import Brick, Structure
 
 SHAPES = ((1, 1), (1, 2), (1, 4), (1, 6), (1, 8), (2, 2), (2, 4), (2, 6))

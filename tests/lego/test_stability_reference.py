@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brickfield.lego.stability import StabilityConfig, StabilityResult, analyze_stability
+from brickfield.lego.stability.solve import StabilityConfig, StabilityResult, analyze_stability
 from brickfield.lego.textformat import parse_structure
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

@@ -3,15 +3,15 @@
 It implements only what hand-written test machines need (child origin = parent attach point,
 outward face normal of the parent's world box, no-roll rotations, flipped powered wheels, ground
 drop so the lowest point sits at ``lowest``). The project's real placement lives in
-``brickfield.machines.placement``; these tests exercise physics independently of it.
+``brickfield.machines.design.placement``; these tests exercise physics independently of it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from brickfield.machines.catalog import BLOCKS
-from brickfield.machines.types import PlacedBlock, PlacedMachine
+from brickfield.machines.design.catalog import BLOCKS
+from brickfield.machines.design.types import PlacedBlock, PlacedMachine
 
 _S = np.sqrt(0.5)
 FACING_QUAT = {  # [x, y, z, w] taking local +z to the facing direction (Besiege frame)

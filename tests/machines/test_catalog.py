@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from brickfield.core.errors import ParseError
-from brickfield.machines.catalog import (
+from brickfield.machines.design.catalog import (
     BLOCKS,
     LINEAR_TYPES,
     MACHINE_BLOCKS,
@@ -22,7 +22,7 @@ from brickfield.machines.catalog import (
     get_block,
     is_known,
 )
-from brickfield.machines.types import BlockKind, Collider
+from brickfield.machines.design.types import BlockKind, Collider
 
 SHARED = Path(os.environ.get("BRICKFIELD_SHARED", Path(__file__).resolve().parents[3] / "shared"))
 REF_CATALOG = SHARED / "reference/besiegefield/AgenticCodes/properties/besiege_blocks.json"

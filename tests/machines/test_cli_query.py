@@ -5,7 +5,8 @@ import json
 from typer.testing import CliRunner
 
 from brickfield.cli import app
-from brickfield.machines.tasks import evaluate_machine, reference_machine
+from brickfield.machines.evaluate import evaluate_machine
+from brickfield.machines.reference import reference_machine
 
 runner = CliRunner()
 

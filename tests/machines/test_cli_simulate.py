@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from brickfield.cli import app as main_app
 from brickfield.machines.cli import app
-from brickfield.machines.tasks import reference_machine
+from brickfield.machines.reference import reference_machine
 
 runner = CliRunner()
 

@@ -6,13 +6,13 @@ import mujoco
 import numpy as np
 import pytest
 
-from brickfield.machines.controls import DEFAULT_KEYS, MachineControls, resolve_bindings
-from brickfield.machines.levels import ControlSchedule
-from brickfield.machines.physics import compile_machine
-from brickfield.machines.physics_blocks import Role
-from brickfield.machines.physics_params import PhysicsParams
-from brickfield.machines.simulate import simulate
-from brickfield.machines.tasks import reference_machine
+from brickfield.machines.levels.registry import ControlSchedule
+from brickfield.machines.reference import reference_machine
+from brickfield.machines.sim.blocks import Role
+from brickfield.machines.sim.compile import compile_machine
+from brickfield.machines.sim.controls import DEFAULT_KEYS, MachineControls, resolve_bindings
+from brickfield.machines.sim.params import PhysicsParams
+from brickfield.machines.sim.simulate import simulate
 from tests.machines._handplace import place, rot
 from tests.machines._trees import ROOT
 
@@ -276,7 +276,7 @@ def test_grab_survives_a_recompile() -> None:
 def test_grab_checks_look_at_contacts_only_near_a_grabbable_body(monkeypatch: pytest.MonkeyPatch) -> None:
     # contacts are scanned only while the bomb could be within reach of the hook, and nothing once
     # the hook holds it; the grab happens as with a scan every grab_check_every steps
-    from brickfield.machines import controls
+    from brickfield.machines.sim import controls
 
     scans: list[float] = []
     scan = controls.GrabberRuntime._scan

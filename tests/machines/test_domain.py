@@ -1,7 +1,7 @@
 import json
 
 from brickfield.core import Task, get_domain
-from brickfield.machines.tasks import reference_machine
+from brickfield.machines.reference import reference_machine
 
 
 def test_machine_domain_evaluates_reference_car_and_negative_control():

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brickfield.machines.export_bsg import (
+from brickfield.machines.design.placement import place
+from brickfield.machines.design.tree import TreeParseError, parse_tree
+from brickfield.machines.io.bsg import (
     BsgParseError,
     block_data,
     bsg_to_tree,
@@ -19,8 +21,6 @@ from brickfield.machines.export_bsg import (
     parse_bsg,
     to_bsg,
 )
-from brickfield.machines.placement import place
-from brickfield.machines.tree import TreeParseError, parse_tree
 from tests.machines._trees import RICH
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

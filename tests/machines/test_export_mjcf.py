@@ -6,18 +6,18 @@ import mujoco
 import numpy as np
 import pytest
 
-from brickfield.machines.export_mjcf import (
+from brickfield.machines.design.placement import place
+from brickfield.machines.design.tree import parse_tree
+from brickfield.machines.io.mjcf import (
     add_level_geoms,
     level_spec,
     level_to_mjcf,
     machine_to_mjcf,
     scene_to_mjcf,
 )
-from brickfield.machines.levels import Box, get_level
-from brickfield.machines.physics import besiege_to_mj_vec, compile_machine
-from brickfield.machines.physics_params import DEFAULT_PARAMS
-from brickfield.machines.placement import place
-from brickfield.machines.tree import parse_tree
+from brickfield.machines.levels.registry import Box, get_level
+from brickfield.machines.sim.compile import besiege_to_mj_vec, compile_machine
+from brickfield.machines.sim.params import DEFAULT_PARAMS
 from tests.machines._trees import CAR, RICH
 
 COUNTS = ("nbody", "njnt", "nu", "ngeom", "neq", "ntendon", "nsite")

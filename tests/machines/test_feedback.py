@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from brickfield.machines.feedback import (
+from brickfield.machines.evaluate import TaskResult, evaluate_machine
+from brickfield.machines.feedback.text import (
     Feedback,
     build_feedback,
     detachment_times,
@@ -16,8 +17,8 @@ from brickfield.machines.feedback import (
     feedback_text,
     quat_rotate,
 )
-from brickfield.machines.physics_params import PhysicsParams
-from brickfield.machines.tasks import TaskResult, evaluate_machine, reference_machine
+from brickfield.machines.reference import reference_machine
+from brickfield.machines.sim.params import PhysicsParams
 from tests.machines._trees import ROOT
 
 
@@ -214,7 +215,7 @@ def test_deterministic_and_serialisable(catapult: TaskResult, car: TaskResult) -
 
 
 def test_level_events_reach_the_feedback_text():
-    from brickfield.machines.controls import REFERENCE_BINDINGS
+    from brickfield.machines.sim.controls import REFERENCE_BINDINGS
 
     res = evaluate_machine(reference_machine("delivery"), "delivery", 5,
                            bindings=REFERENCE_BINDINGS.get("delivery"))

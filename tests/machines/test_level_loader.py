@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brickfield.machines.level_loader import (
+from brickfield.machines.levels.schema import (
     LevelSpec,
     UnknownLevelError,
     list_levels,
@@ -24,7 +24,7 @@ from brickfield.machines.level_loader import (
 SHARED = Path(os.environ.get("BRICKFIELD_SHARED", Path(__file__).resolve().parents[2].parent / "shared"))
 ENV_FILES = SHARED / "reference/besiegefield/environments/env_files"
 MENUS = ENV_FILES / "level_menus.json"
-LEVEL_DATA = Path(__file__).resolve().parents[2] / "src/brickfield/machines/leveldata"
+LEVEL_DATA = Path(__file__).resolve().parents[2] / "src/brickfield/machines/levels/data"
 needs_shared = pytest.mark.skipif(not MENUS.exists(), reason="shared reference data not present")
 
 

@@ -10,14 +10,16 @@ import mujoco
 import numpy as np
 import pytest
 
-from brickfield.machines.level_loader import GoalObject, Primitive, Trigger, Wind
-from brickfield.machines.levels import LEVELS, Level, get_level, list_levels
-from brickfield.machines.physics import compile_machine
-from brickfield.machines.physics_params import DEFAULT_PARAMS
-from brickfield.machines.simulate import simulate
-from brickfield.machines.tasks import evaluate_machine, get_task, reference_machine
-from brickfield.machines.triggers import Entity, TriggerMonitor, box_distance, target_matches
-from brickfield.machines.validity import check_machine
+from brickfield.machines.design.validity import check_machine
+from brickfield.machines.evaluate import evaluate_machine
+from brickfield.machines.levels.registry import LEVELS, Level, get_level, list_levels
+from brickfield.machines.levels.schema import GoalObject, Primitive, Trigger, Wind
+from brickfield.machines.levels.triggers import Entity, TriggerMonitor, box_distance, target_matches
+from brickfield.machines.reference import reference_machine
+from brickfield.machines.scoring import level_scorer
+from brickfield.machines.sim.compile import compile_machine
+from brickfield.machines.sim.params import DEFAULT_PARAMS
+from brickfield.machines.sim.simulate import simulate
 
 ALL = list(list_levels())
 
@@ -54,7 +56,7 @@ def test_levels_mapping_and_errors() -> None:
     with pytest.raises(KeyError):
         LEVELS["nope"]
     assert get_level("catapult", 7).wind is not None
-    assert get_task("delivery", 1).level.goal_objects[0].name == "iron_ore"
+    assert level_scorer("delivery", 1).level.goal_objects[0].name == "iron_ore"
 
 
 def test_car_and_catapult_level1_use_the_level_files_geometry() -> None:
@@ -155,8 +157,8 @@ def test_ore_entering_a_goal_trigger_wins_and_stops_the_episode() -> None:
     goal = Trigger("goal", (0.0, 0.5, 15.0), (4.0, 1.0, 4.0), (0.0, 0.0, 0.0, 1.0), "enter",
                    "object:iron_ore", ("game_win:Progress",))
     lvl = replace(base, triggers=(goal,))
-    r = evaluate_machine(reference_machine("car_no_wheels"), get_task("delivery", 1).__class__(
-        lvl, get_task("delivery", 1).scorer))
+    r = evaluate_machine(reference_machine("car_no_wheels"), level_scorer("delivery", 1).__class__(
+        lvl, level_scorer("delivery", 1).scorer))
     ep = r.episode
     assert ep.won and 0.1 < ep.win_time < 0.4 and ep.trigger_events[0].entity == "iron_ore"
     assert ep.sim_time == pytest.approx(0.4) and len(ep.times) == 3   # stopped at the next sample
@@ -174,10 +176,10 @@ def test_boulder_through_a_ring_trigger_scores_a_win_on_target_levels() -> None:
     apex = tuple(float(v) for v in free.positions[k, b])
     moved = replace(lvl, triggers=tuple(replace(t, center=apex) if t.name == "trigger_0" else t
                                         for t in lvl.triggers))
-    spec = get_task("catapult", 9)
+    spec = level_scorer("catapult", 9)
     r = evaluate_machine(reference_machine("catapult"), type(spec)(moved, spec.scorer))
     assert r.episode.won and r.score == 1.0 and r.metrics["boulder_entries"] >= 1
-    binary = evaluate_machine(reference_machine("catapult"), get_task("catapult", 9, binary=True))
+    binary = evaluate_machine(reference_machine("catapult"), level_scorer("catapult", 9, binary=True))
     assert binary.score == 0.0 and 0.0 < binary.metrics["dense_score"] < 0.5
 
 

@@ -8,8 +8,9 @@ import mujoco
 import numpy as np
 import pytest
 
-from brickfield.machines.levels import Box, ControlSchedule
-from brickfield.machines.physics import (
+from brickfield.machines.levels.registry import Box, ControlSchedule
+from brickfield.machines.reference import reference_machine
+from brickfield.machines.sim.compile import (
     CompiledMachine,
     Role,
     besiege_to_mj_quat,
@@ -20,9 +21,8 @@ from brickfield.machines.physics import (
     role_of,
     to_mjcf,
 )
-from brickfield.machines.physics_params import PhysicsParams
-from brickfield.machines.simulate import simulate
-from brickfield.machines.tasks import reference_machine
+from brickfield.machines.sim.params import PhysicsParams
+from brickfield.machines.sim.simulate import simulate
 from tests.machines._handplace import FACING_QUAT, place, rot
 
 CAR = reference_machine("car")
@@ -183,7 +183,7 @@ def test_tiny_threshold_breaks_welds_in_welded_mode() -> None:
 
 
 def test_default_thresholds_calibration() -> None:
-    """The claims behind the default thresholds (physics_params.break_force)."""
+    """The claims behind the default thresholds (sim.params.break_force)."""
     # normal operation of the reference machines: nothing breaks
     assert not simulate(place(CAR)).damage
     held = ControlSchedule({"L": ((0.0, 5.0),)})
@@ -227,7 +227,7 @@ def test_params_are_hashable_and_replaceable() -> None:
 
 # --- block types -------------------------------------------------------------------------------
 def test_every_catalog_type_compiles_and_simulates() -> None:
-    from brickfield.machines.catalog import BLOCKS, LINEAR_TYPES
+    from brickfield.machines.design.catalog import BLOCKS, LINEAR_TYPES
 
     for type_id, spec in BLOCKS.items():
         if type_id in LINEAR_TYPES or type_id == "0":

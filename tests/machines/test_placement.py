@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from brickfield.machines.catalog import BLOCKS, LINEAR_TYPES
-from brickfield.machines.placement import (
+from brickfield.machines.design.catalog import BLOCKS, LINEAR_TYPES
+from brickfield.machines.design.placement import (
     FACING_QUATS,
     FACINGS,
     facing_of_quaternion,
@@ -18,8 +18,8 @@ from brickfield.machines.placement import (
     to_global,
     tree_from_global,
 )
-from brickfield.machines.tree import TreeParseError, parse_tree
-from brickfield.machines.types import PlacedMachine
+from brickfield.machines.design.tree import TreeParseError, parse_tree
+from brickfield.machines.design.types import PlacedMachine
 from tests.machines._trees import CAR, ROOT
 
 NORMALS = {"x-": (-1, 0, 0), "x+": (1, 0, 0), "y-": (0, -1, 0), "y+": (0, 1, 0),

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from brickfield.core.errors import ParseError
-from brickfield.machines.querier import (
+from brickfield.machines.evaluate import TaskResult, evaluate_machine
+from brickfield.machines.feedback.querier import (
     QUERY_CODES,
     QueryError,
     QueryLimits,
@@ -21,7 +22,7 @@ from brickfield.machines.querier import (
     parse_query,
     validate_query,
 )
-from brickfield.machines.tasks import TaskResult, evaluate_machine, reference_machine
+from brickfield.machines.reference import reference_machine
 
 BAND = 13   # the catapult's rubber band (parents: wooden block 8, arm log 10)
 ARM = 10

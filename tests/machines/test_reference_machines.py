@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from brickfield.machines.controls import REFERENCE_BINDINGS
-from brickfield.machines.tasks import REFERENCE_MACHINES, evaluate_machine, get_task, reference_machine
+from brickfield.machines.evaluate import evaluate_machine
+from brickfield.machines.reference import REFERENCE_MACHINES, reference_machine
+from brickfield.machines.scoring import level_scorer
+from brickfield.machines.sim.controls import REFERENCE_BINDINGS
 
 # (machine, task, level, lowest expected score, highest expected score); measured values in comments
 EXPECTED = [
@@ -51,7 +53,7 @@ def test_fetch_machine_needs_its_decoupler_binding() -> None:
     # on the boom and the ore stays in the well
     default = evaluate_machine(reference_machine("fetch"), "fetch", 1)
     assert default.valid and default.score == 0.0 and not default.metrics["win"]
-    bound = evaluate_machine(reference_machine("fetch"), get_task("fetch", 1, binary=True),
+    bound = evaluate_machine(reference_machine("fetch"), level_scorer("fetch", 1, binary=True),
                              bindings=REFERENCE_BINDINGS["fetch"])
     assert bound.score == 1.0 and bound.metrics["max_height"] > 10.0
     assert not bound.episode.damage

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from brickfield.machines.validity import ValidityReport, check_machine
+from brickfield.machines.design.validity import ValidityReport, check_machine
 
 SHARED = Path(os.environ.get("BRICKFIELD_SHARED", Path(__file__).resolve().parents[3] / "shared"))
 TREES = SHARED / "reference/verdicts/machines/trees.jsonl"

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from brickfield.machines.levels import ControlSchedule
-from brickfield.machines.physics import compile_machine
-from brickfield.machines.physics_params import PhysicsParams
-from brickfield.machines.simulate import Episode, simulate
-from brickfield.machines.tasks import reference_machine
+from brickfield.machines.levels.registry import ControlSchedule
+from brickfield.machines.reference import reference_machine
+from brickfield.machines.sim.compile import compile_machine
+from brickfield.machines.sim.params import PhysicsParams
+from brickfield.machines.sim.simulate import Episode, simulate
 from tests.machines._handplace import place
 
 CAR = place(reference_machine("car"))

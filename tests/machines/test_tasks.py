@@ -5,22 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from brickfield.machines.feedback import feedback_text
-from brickfield.machines.levels import CAR_BLOCKS, CATAPULT_BLOCKS, get_level
-from brickfield.machines.simulate import Episode
-from brickfield.machines.tasks import (
-    REFERENCE_MACHINES,
+from brickfield.machines.evaluate import evaluate_machine
+from brickfield.machines.feedback.text import feedback_text
+from brickfield.machines.levels.registry import CAR_BLOCKS, CATAPULT_BLOCKS, get_level
+from brickfield.machines.levels.triggers import TriggerEvent
+from brickfield.machines.reference import REFERENCE_MACHINES, reference_machine
+from brickfield.machines.scoring import (
     available_tasks,
-    evaluate_machine,
-    get_task,
-    reference_machine,
+    level_scorer,
     score_car,
     score_catapult,
     score_deliver,
     score_target_throw,
     throw_distance,
 )
-from brickfield.machines.triggers import TriggerEvent
+from brickfield.machines.sim.simulate import Episode
 
 
 # --- reference machines (end to end: tree -> validity/placement -> physics -> score) ------------
@@ -189,7 +188,7 @@ def test_deliver_score_is_gap_progress_or_win() -> None:
     won = score_deliver(_ore_episode(_line((0.0, 1.5, 15.0), (0.0, 1.5, 62.0)), won=True), lvl)
     assert won.score == 1.0
     assert score_deliver(_episode(ore), lvl).metrics["reason"] == "no goal object"
-    binary = get_task("delivery", 1, binary=True).score(_ore_episode(ore))
+    binary = level_scorer("delivery", 1, binary=True).score(_ore_episode(ore))
     assert binary.score == 0.0 and binary.metrics["dense_score"] == pytest.approx(0.5)
 
 
@@ -234,10 +233,10 @@ def test_levels_and_tasks() -> None:
     assert {b.center[0] for b in car.obstacles if b.size[2] == 1000.0} == {-12.0, 12.0}
     assert cat.schedule.held("L", 0.0) and cat.schedule.held("L", 4.99)
     assert car.allowed_blocks == CAR_BLOCKS and "30" in CATAPULT_BLOCKS and "30" not in CAR_BLOCKS
-    assert get_task("car").name == "car_level1" and "catapult_level1" in available_tasks()
+    assert level_scorer("car").name == "car_level1" and "catapult_level1" in available_tasks()
     assert len(available_tasks()) == 26 and "fetch_level1" in available_tasks()
     with pytest.raises(KeyError):
-        get_task("car", 9)
+        level_scorer("car", 9)
 
 
 def test_result_to_dict_is_json_ready() -> None:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from brickfield.core.errors import ParseError
-from brickfield.machines.tree import (
+from brickfield.machines.design.tree import (
     REJECT_MESSAGE,
     ConstructionTree,
     TreeCode,
@@ -22,8 +22,8 @@ from brickfield.machines.tree import (
     load_tree_data,
     parse_tree,
 )
-from brickfield.machines.types import TreeBlock
-from brickfield.machines.validity import check_machine
+from brickfield.machines.design.types import TreeBlock
+from brickfield.machines.design.validity import check_machine
 from tests.machines._trees import CAR
 
 BAND = {"id": "9", "order_id": 6, "parent_a": 0, "bp_id_a": 4, "parent_b": 1, "bp_id_b": 9}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from brickfield.machines.tree import parse_tree
-from brickfield.machines.validity import SizeLimits, check_machine, check_tree
+from brickfield.machines.design.tree import parse_tree
+from brickfield.machines.design.validity import SizeLimits, check_machine, check_tree
 from tests.machines._trees import CAR, ROOT
 
 OVERLAP = "overlap error:Block order_id {} and Block order_id {} overlap\ntotally 1 overlaps\n"

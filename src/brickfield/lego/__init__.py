@@ -11,7 +11,7 @@ from brickfield.lego.checks import BuildState, CheckReport, can_add, check_struc
 from brickfield.lego.evaluate import evaluate_structure, evaluate_text
 from brickfield.lego.ldraw import from_ldr, to_ldr
 from brickfield.lego.rewards import pvpo_reward, pvpo_reward_from_text, r_phys, r_vox
-from brickfield.lego.stability import StabilityConfig, StabilityResult, analyze_stability
+from brickfield.lego.stability.solve import StabilityConfig, StabilityResult, analyze_stability
 from brickfield.lego.structure import Brick, Structure
 from brickfield.lego.textformat import ParsedText, format_structure, parse_structure, parse_text
 from brickfield.lego.voxels import compare, iou, voxelize

@@ -13,7 +13,7 @@ from typing import Any
 from brickfield.core.contract import Evaluation, Task
 from brickfield.lego.checks import NOT_IN_LIBRARY, OUT_OF_BOUNDS, CheckReport, check_structure
 from brickfield.lego.rewards import DEFAULT_LAMBDA, pvpo_details
-from brickfield.lego.stability import StabilityConfig, StabilityResult, analyze_stability
+from brickfield.lego.stability.solve import StabilityConfig, StabilityResult, analyze_stability
 from brickfield.lego.structure import Structure
 from brickfield.lego.textformat import ParsedText, parse_text
 

@@ -20,9 +20,9 @@ from brickfield.core.cliutil import (
     write_output,
 )
 from brickfield.core.errors import ParseError
-from brickfield.machines.catalog import BLOCKS
-from brickfield.machines.tree import TreeCode
-from brickfield.machines.validity import ValidityReport, check_machine
+from brickfield.machines.design.catalog import BLOCKS
+from brickfield.machines.design.tree import TreeCode
+from brickfield.machines.design.validity import ValidityReport, check_machine
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -110,7 +110,7 @@ def check(
 
 def _export_level(spec: str) -> Any:
     """The level named by ``task:N`` (or ``task`` for level 1)."""
-    from brickfield.machines.levels import get_level
+    from brickfield.machines.levels.registry import get_level
 
     task, _, number = spec.partition(":")
     try:
@@ -135,8 +135,8 @@ def export(
     Exit 0 written, 1 invalid machine (validity errors on stderr), 2 unreadable input or bad options.
     """
     # Imported here so `check` keeps working (and loading fast) without MuJoCo.
-    from brickfield.machines.export_bsg import BsgParseError, bsg_to_tree, to_bsg
-    from brickfield.machines.validity import check_tree
+    from brickfield.machines.design.validity import check_tree
+    from brickfield.machines.io.bsg import BsgParseError, bsg_to_tree, to_bsg
 
     fmt = fmt.lower()
     if fmt not in ("bsg", "mjcf"):
@@ -174,7 +174,7 @@ def export(
         title = name if name is not None else ("brickfield machine" if file == "-" else Path(file).stem)
         result = to_bsg(report.machine, name=title)
     else:
-        from brickfield.machines.export_mjcf import machine_to_mjcf, scene_to_mjcf
+        from brickfield.machines.io.mjcf import machine_to_mjcf, scene_to_mjcf
 
         try:
             result = (scene_to_mjcf(report.machine, lvl) if lvl is not None
@@ -195,10 +195,11 @@ def _simulate_file(file: str, task: str, level: int, variant: int | None, strict
                    as_json: bool) -> tuple[Any, Any]:
     """Read FILE, simulate it on the level and return (TaskSpec, TaskResult); unreadable input or an
     unknown task/level exits with code 2."""
-    from brickfield.machines.tasks import evaluate_machine, get_task
+    from brickfield.machines.evaluate import evaluate_machine
+    from brickfield.machines.scoring import level_scorer
 
     try:
-        spec = get_task(task.strip().lower(), level, variant=variant)
+        spec = level_scorer(task.strip().lower(), level, variant=variant)
     except KeyError as exc:
         raise typer.BadParameter(str(exc).strip("'\""), param_hint="--task/--level") from None
     try:
@@ -234,7 +235,7 @@ def simulate_cmd(
     Exit 0 simulated and valid, 1 invalid machine (still simulated when it could be placed) or a
     simulation stopped early, 2 unreadable input or unknown task/level.
     """
-    from brickfield.machines.feedback import feedback_text
+    from brickfield.machines.feedback.text import feedback_text
 
     spec, result = _simulate_file(file, task, level, variant, strict, as_json)
     if trace is not None and result.episode is not None:
@@ -276,7 +277,7 @@ def query_cmd(
     (positions, rotations, velocities, rubber-band/winch lengths of chosen blocks over a time window).
 
     Exit 0 answered, 2 unreadable machine or a bad request (the error names the offending item)."""
-    from brickfield.machines.querier import answer_query
+    from brickfield.machines.feedback.querier import answer_query
 
     try:
         req_text = read_input(request[1:]) if request.startswith("@") else request
@@ -301,7 +302,7 @@ def levels_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print every level as JSON."),
 ) -> None:
     """List every level: task, number, duration, win condition, allowed blocks and prompt."""
-    from brickfield.machines.levels import LEVELS
+    from brickfield.machines.levels.registry import LEVELS
 
     rows = []
     for name, lvl in LEVELS.items():

@@ -9,11 +9,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from brickfield.machines.controls import REFERENCE_BINDINGS
-from brickfield.machines.export_bsg import to_bsg
-from brickfield.machines.export_mjcf import scene_to_mjcf
-from brickfield.machines.feedback import feedback_text
-from brickfield.machines.tasks import evaluate_machine, get_task, reference_machine
+from brickfield.machines.evaluate import evaluate_machine
+from brickfield.machines.feedback.text import feedback_text
+from brickfield.machines.io.bsg import to_bsg
+from brickfield.machines.io.mjcf import scene_to_mjcf
+from brickfield.machines.reference import reference_machine
+from brickfield.machines.scoring import level_scorer
+from brickfield.machines.sim.controls import REFERENCE_BINDINGS
 
 #: (reference machine, task, level) rows shown by the demo: a design that scores and negative
 #: controls for every task family.
@@ -51,7 +53,7 @@ def run(console: Console, out_dir: Path) -> None:
         if result.report is not None and result.report.machine is not None:
             placed = result.report.machine
             stem.with_suffix(".bsg").write_text(to_bsg(placed, name=name))
-            stem.with_suffix(".xml").write_text(scene_to_mjcf(placed, get_task(task, level).level))
+            stem.with_suffix(".xml").write_text(scene_to_mjcf(placed, level_scorer(task, level).level))
         stem.with_suffix(".feedback.txt").write_text(feedback_text(result) + "\n")
     console.print(table)
     console.print(f"Artefacts in {out_dir}/: .bsg for the game, MJCF .xml for MuJoCo's viewer, feedback text")

@@ -13,9 +13,9 @@ from typing import Any
 
 from brickfield.core.contract import Evaluation, Task
 from brickfield.core.registry import register_domain
-from brickfield.machines.feedback import feedback_text
-from brickfield.machines.tasks import TaskResult, evaluate_machine
-from brickfield.machines.tree import ConstructionTree, parse_tree
+from brickfield.machines.design.tree import ConstructionTree, parse_tree
+from brickfield.machines.evaluate import TaskResult, evaluate_machine
+from brickfield.machines.feedback.text import feedback_text
 
 
 def result_to_evaluation(result: TaskResult) -> Evaluation:
