@@ -5,9 +5,12 @@ import sys
 
 import pytest
 
+MUJOCO_FREE = ["brickfield.machines.design.validity", "brickfield.machines.design.placement",
+               "brickfield.machines.levels.registry", "brickfield.machines.levels.triggers",
+               "brickfield.machines.prompts"]
 
-@pytest.mark.parametrize("module", ["brickfield.machines.design.validity", "brickfield.machines.design.placement",
-                                    "brickfield.machines.levels.registry", "brickfield.machines.levels.triggers"])
+
+@pytest.mark.parametrize("module", MUJOCO_FREE)
 def test_imports_without_mujoco(module: str) -> None:
     code = f"import sys, {module}; print('mujoco' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -36,10 +36,10 @@ from brickfield.core.contract import Evaluation, Task
 from brickfield.core.errors import BrickfieldError, ParseError, ParseIssue
 from brickfield.core.registry import get_domain
 from brickfield.lego.checks import NOT_IN_LIBRARY, OUT_OF_BOUNDS, check_structure
-from brickfield.lego.library import ALLOWED_DIMENSIONS, DEFAULT_WORLD_DIM
+from brickfield.lego.library import DEFAULT_WORLD_DIM
+from brickfield.lego.prompts import BRICK_SYSTEM_PROMPT, brick_instruction
 from brickfield.lego.textformat import parse_text
-from brickfield.machines.design.catalog import LINEAR_TYPES, attach_box, get_block
-from brickfield.machines.design.validity import SIZE_LIMITS
+from brickfield.machines.prompts import machine_system_prompt, type_order
 from brickfield.machines.scoring import LevelScorer, level_scorer
 
 __all__ = [
@@ -194,94 +194,6 @@ class _TextDesignEnv(gym.Env[str, str]):
 
 
 # --- machines -------------------------------------------------------------------------------------
-_FACE_ORDER = ((2, 1, "front"), (2, -1, "back"), (0, -1, "left"), (0, 1, "right"), (1, -1, "down"),
-               (1, 1, "up"))
-"""(axis, side, name) in the order a point on two faces is named; block frame: +z front, x right, y up."""
-
-
-def _faces(type_id: str) -> str:
-    """Attach points of a block type grouped by face, e.g. ``front 0; left 1-3; right 4-6``."""
-    spec = get_block(type_id)
-    center, size = attach_box(spec)
-    groups: dict[str, list[int]] = {}
-    for k, p in enumerate(spec.attach_points):
-        name = next((n for axis, side, n in _FACE_ORDER
-                     if abs(p[axis] - (center[axis] + side * size[axis] / 2)) < 5e-3), "inside")
-        groups.setdefault(name, []).append(k)
-
-    def span(ks: list[int]) -> str:
-        return str(ks[0]) if len(ks) == 1 else (f"{ks[0]}-{ks[-1]}" if ks == list(range(ks[0], ks[-1] + 1))
-                                                else ",".join(map(str, ks)))
-    return "; ".join(f"{face} {span(ks)}" for face, ks in groups.items())
-
-
-def _block_line(type_id: str) -> str:
-    spec = get_block(type_id)
-    if type_id in LINEAR_TYPES:
-        return f"- {type_id} {spec.name}: two-point block, connects two attach points (no volume)"
-    x, y, z = (f"{v:g}" for v in spec.size)
-    points = f"attach points {_faces(type_id)}" if spec.attach_points else "no attach points"
-    return f"- {type_id} {spec.name} ({x}x{y}x{z} m): {points}"
-
-
-def _id_key(type_id: str) -> tuple[int, str]:
-    head = type_id.split("_")[0]
-    return (int(head) if head.isdigit() else 1 << 30, type_id)
-
-
-def _schedule(level: Any) -> dict[str, list[list[float]]]:
-    sched = getattr(level, "schedule", None)
-    if hasattr(sched, "to_dict"):
-        return sched.to_dict()
-    if isinstance(sched, Mapping):
-        return {str(k): [[float(a), float(b)] for a, b in v] for k, v in sched.items()}
-    return {}
-
-
-_SCORING = {
-    "Car_distance": "score = straight-line distance (m) the Starting Block travels during the run",
-    "Boulder_throw": "score = throw distance of the boulder x (1 + height gained), counted only if the "
-                     "boulder flies at least 3 m high and is thrown, not carried",
-}
-
-
-def machine_system_prompt(spec: LevelScorer) -> str:
-    """Format instructions for the construction-tree JSON on one level (blocks allowed there, rules,
-    controls and scoring). Written for brickfield; the facts follow BesiegeField's format."""
-    lvl = spec.level
-    lim = SIZE_LIMITS
-    blocks = "\n".join(_block_line(t) for t in sorted(lvl.allowed_blocks, key=_id_key))
-    keys = _schedule(lvl)
-    controls = "; ".join(f"key {k} held " + ", ".join(f"{a:g}-{b:g} s" for a, b in spans)
-                         for k, spans in sorted(keys.items())) or "no keys are pressed"
-    scoring = _SCORING.get(lvl.win_condition, f"scored by the {lvl.win_condition!r} win condition")
-    return f"""You design machines for a Besiege-style physics simulator.
-
-Answer with one construction tree: a JSON list of blocks inside a ```json code block.
-- The first entry is the Starting Block: {{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}}.
-- Every other block: {{"id": "<type id>", "order_id": <n>, "parent": <order_id of the block it attaches \
-to>, "bp_id": <attach point index on that parent>}}. order_id counts 0, 1, 2, ... in list order and a \
-parent always comes earlier in the list.
-- Two-point blocks (brace 7, rubber band 9, winch 45) join two attach points instead: {{"id": "9", \
-"order_id": <n>, "parent_a": <order_id>, "bp_id_a": <index>, "parent_b": <order_id>, "bp_id_b": <index>}}.
-- Use exactly these keys; "id" is a string, the other values are integers.
-- A block is built on its parent's attach point and points away from the face that point is on: its \
-"front" is that outward direction, and it extends along it. Attach points are listed per face of the \
-block in its own frame (front, back, left, right, up, down).
-- World frame: y is up, z is forward, x is right (left-handed), 1 unit = 1 m. The Starting Block faces \
-forward (+z).
-- Blocks must not overlap, each attach point takes one block, and the machine must fit in \
-{lim.length:g} m (z) x {lim.width:g} m (x) x {lim.height:g} m (y).
-- Powered wheels spin from the start; a wheel whose axle points left or right drives the machine \
-forward. Rubber bands contract while their key is held.
-
-Blocks allowed on this level (type id, name, size x*y*z, attach point indices per face):
-{blocks}
-
-Level {lvl.name}: the simulation runs {float(getattr(lvl, "duration", 0.0)):g} s; {controls}.
-Scoring: {scoring}. An invalid machine scores 0."""
-
-
 class MachineDesignEnv(_TextDesignEnv):
     """Design a Besiege-style machine for one level (``brickfield/MachineDesign-v0``).
 
@@ -306,9 +218,9 @@ class MachineDesignEnv(_TextDesignEnv):
         self.reference_quirks = bool(reference_quirks)
         self.allowed_blocks_only = bool(allowed_blocks_only)
         self.prompt = self.task_spec.level.prompt if prompt is None else str(prompt)
-        self.system_prompt = machine_system_prompt(self.task_spec)
+        self.system_prompt = machine_system_prompt(self.task_spec.level)
         self._task = Task("machines", task, prompt=self.prompt,
-                          allowed_parts=tuple(sorted(self.task_spec.level.allowed_blocks, key=_id_key)),
+                          allowed_parts=tuple(sorted(self.task_spec.level.allowed_blocks, key=type_order)),
                           options={"level": self.level, "reference_quirks": self.reference_quirks})
         self._domain = get_domain("machines")
         super().__init__(observations=[self.prompt], max_text=max_text, record_timings=record_timings,
@@ -344,19 +256,6 @@ class MachineDesignEnv(_TextDesignEnv):
 
 
 # --- LEGO ------------------------------------------------------------------------------------------
-BRICK_SYSTEM_PROMPT = "You are a helpful assistant."
-"""BrickGPT's system message."""
-
-
-def brick_instruction(caption: str) -> str:
-    """BrickGPT's user instruction for ``caption`` (the documented task statement format)."""
-    return ("Create a LEGO model of the input. Format your response as a list of bricks: "
-            "<brick dimensions> <brick position>, where the brick position is (x,y,z).\n"
-            f"Allowed brick dimensions are {', '.join(ALLOWED_DIMENSIONS)}.\n"
-            "All bricks are 1 unit tall.\n\n"
-            f"### Input:\n{caption}")
-
-
 @dataclass(frozen=True)
 class BrickTarget:
     """A caption and, optionally, the reference structure (brick text) it describes."""
