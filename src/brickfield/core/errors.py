@@ -95,3 +95,18 @@ class InputTooLargeError(ParseError):
 class SimulationError(BrickfieldError):
     """A simulation could not be set up at all (not raised for in-episode failures, which become
     invalid evaluations with a reason)."""
+
+
+class LimitError(BrickfieldError, ValueError):
+    """A size, count or dimension argument outside its allowed range (e.g. a world grid over
+    ``lego.structure.MAX_WORLD_DIM`` per axis). A ``ValueError`` too, so callers that validated
+    arguments with ``except ValueError`` keep working; ``code`` is stable and machine-readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{message} [{code}]")
+        self.code = code
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable record."""
+        return {"code": self.code, "message": self.message}

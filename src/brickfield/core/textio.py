@@ -19,12 +19,15 @@ _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)```", re.DOTALL)
 def ensure_text(data: str | bytes, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "input") -> str:
     """Decode bytes as UTF-8 (replacing bad bytes) and refuse anything over `max_bytes`.
 
-    The size check happens before any other work so huge inputs are refused in O(1).
+    The size check happens before any other work so huge inputs are refused in O(1). Every parser's
+    text intake, so it also normalises what no parser should have to see: a leading UTF-8 byte-order
+    mark is dropped (editors on Windows write one; ``json.loads`` refuses it) and lone surrogates
+    (a ``str`` can hold them, UTF-8 cannot) become U+FFFD, so later encoding never fails.
     """
-    if isinstance(data, bytes):
+    if isinstance(data, (bytes, bytearray, memoryview)):
         if len(data) > max_bytes:
             raise InputTooLargeError(len(data), max_bytes, what)
-        return data.decode("utf-8", errors="replace")
+        return _normalise(bytes(data).decode("utf-8", errors="replace"))
     if not isinstance(data, str):
         raise ParseError("bad_type", f"{what} must be str or bytes, got {type(data).__name__}")
     # len(str) <= utf-8 length <= 4*len(str): cheap bounds before encoding.
@@ -34,7 +37,20 @@ def ensure_text(data: str | bytes, max_bytes: int = DEFAULT_MAX_BYTES, what: str
         size = len(data.encode("utf-8", errors="replace"))
         if size > max_bytes:
             raise InputTooLargeError(size, max_bytes, what)
-    return data
+    return _normalise(data)
+
+
+_BOM = "\ufeff"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _normalise(text: str) -> str:
+    """Drop one leading byte-order mark; replace lone surrogates with U+FFFD (C-speed checks)."""
+    if text.startswith(_BOM):
+        text = text[1:]
+    if not text.isascii() and _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def fenced_blocks(text: str) -> list[tuple[str, str]]:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from brickfield.core.errors import ParseError, ParseIssue
-from brickfield.core.textio import strip_trailing_commas
+from brickfield.core.textio import ensure_text, max_nesting, strip_trailing_commas
 from brickfield.machines.design.catalog import LINEAR_TYPES
 from brickfield.machines.design.types import PlacedMachine
 from brickfield.machines.evaluate import TaskResult
@@ -54,7 +54,7 @@ __all__ = ["PROPERTIES", "QUERY_CODES", "ItemAnswer", "QueryAnswer", "QueryError
 
 PROPERTIES: tuple[str, ...] = ("position", "rotation", "velocity", "length")
 QUERY_CODES: tuple[str, ...] = ("bad_json", "bad_schema", "unknown_order_id", "bad_duration",
-                                "unknown_property", "not_applicable", "too_many_items")
+                                "unknown_property", "not_applicable", "too_many_items", "too_deep")
 _ALIASES = {"pos": "position", "positions": "position", "location": "position", "rot": "rotation",
             "rotations": "rotation", "orientation": "rotation", "quaternion": "rotation",
             "vel": "velocity", "velocities": "velocity", "speed": "velocity", "lengths": "length"}
@@ -72,6 +72,7 @@ class QueryLimits:
     max_chars: int = 20_000      # request text
     max_items: int = 16          # blocks asked about
     max_values: int = 2_000      # sum over items of samples x properties in one answer
+    max_depth: int = 16          # bracket nesting of the request text (a request needs 3)
 
 
 DEFAULT_LIMITS = QueryLimits()
@@ -113,7 +114,7 @@ _SECTION = re.compile(r"<\s*required[ _-]?feedback\s*>(.*?)(?:<\s*/\s*required[ 
 _FENCE = re.compile(r"```[A-Za-z0-9_+-]*\s*(.*?)(?:```|\Z)", re.DOTALL)
 
 
-def _decode(text: str) -> Any:
+def _decode(text: str, limits: QueryLimits) -> Any:
     """The first JSON list/object in ``text`` (whole text first, then from each ``[``/``{``)."""
     m = _SECTION.search(text)
     if m:
@@ -124,6 +125,9 @@ def _decode(text: str) -> Any:
     text = text.strip()
     if not text:
         raise QueryError("bad_json", "no JSON found in the request")
+    # json recurses per nesting level: refuse deep nesting before any decoder sees it
+    if max_nesting(text) > limits.max_depth:
+        raise QueryError("too_deep", f"the request nests deeper than {limits.max_depth} levels")
     first_err: Exception | None = None
     for candidate in (text, strip_trailing_commas(text)):
         try:
@@ -139,6 +143,37 @@ def _decode(text: str) -> Any:
         if isinstance(value, (list, dict)):
             return value
     raise QueryError("bad_json", f"request is not valid JSON: {first_err}")
+
+
+def _short(value: Any) -> str:
+    """A bounded repr for messages: scalars clipped, containers by type name (never recurses, so a
+    deeply nested value cannot raise RecursionError here)."""
+    if isinstance(value, (bool, float, type(None))):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value) if abs(value) < 10**40 else "<huge int>"
+    if isinstance(value, str):
+        return repr(value[:40])
+    return f"<{type(value).__name__}>"
+
+
+# An order_id written as a string: ASCII digits only (``\d`` and ``\s`` would also match other
+# scripts' digits and separators such as U+001F, which ``int`` then refuses).
+_INT_TEXT = re.compile(r"[ \t\r\n]*-?[0-9]{1,9}[ \t\r\n]*", re.ASCII)
+_MAX_ORDER_ID = 10**9
+
+
+def _order_id(value: Any) -> int | None:
+    """``value`` as an order_id (int, integral float, digit string; |id| < 1e9), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and abs(value) < _MAX_ORDER_ID:
+        return value
+    return None
 
 
 def _number(v: Any) -> float | None:
@@ -158,20 +193,19 @@ def _item(k: int, d: Any, issues: list[ParseIssue]) -> QueryItem | None:
 
     if not isinstance(d, dict):
         return bad("bad_schema", "each item must be an object with order_id, duration and properties")
-    oid = d.get("order_id")
-    if (isinstance(oid, str) and re.fullmatch(r"\s*-?\d{1,9}\s*", oid)) or (
-            isinstance(oid, float) and oid.is_integer() and abs(oid) < 1e9):
-        oid = int(oid)
-    if not isinstance(oid, int) or isinstance(oid, bool):
-        return bad("bad_schema", "order_id (an integer) is missing" if oid is None else
-                   f"order_id must be an integer, not {str(oid)[:40]!r}")
+    raw = d.get("order_id")
+    oid = _order_id(raw)
+    if oid is None:
+        return bad("bad_schema", "order_id (an integer) is missing" if raw is None else
+                   f"order_id must be an integer below 1e9, not {_short(raw)}")
     dur = d.get("duration")
     if not isinstance(dur, (list, tuple)) or len(dur) != 2 or None in (nums := [_number(v) for v in dur]):
         return bad("bad_schema", "duration must be [start, end] in seconds")
     start, end = nums
     assert start is not None and end is not None
     if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end < 0:
-        return bad("bad_duration", f"duration {dur!r} must be finite, non-negative seconds")
+        return bad("bad_duration", f"duration [{_short(dur[0])}, {_short(dur[1])}] must be finite, "
+                   "non-negative seconds")
     if start > end:
         return bad("bad_duration", f"duration start {start:g} s is after its end {end:g} s")
     props = d.get("properties")
@@ -195,16 +229,17 @@ def _item(k: int, d: Any, issues: list[ParseIssue]) -> QueryItem | None:
 def parse_query(source: str | bytes | Sequence[Any] | dict[str, Any],
                 limits: QueryLimits = DEFAULT_LIMITS) -> QueryRequest:
     """Parse a querier request (text, JSON text or already-decoded data). Raises ``QueryError``."""
-    if isinstance(source, (bytes, bytearray)):
+    if isinstance(source, (str, bytes, bytearray)):
+        # ensure_text: the byte cap (4 bytes per character at most), BOM, lone surrogates
         try:
-            source = bytes(source).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise QueryError("bad_json", f"request is not UTF-8 text: {exc}") from None
-    if isinstance(source, str):
-        if len(source) > limits.max_chars:
-            raise QueryError("too_many_items", f"request is {len(source)} characters, over the limit "
+            text = ensure_text(source, 4 * limits.max_chars, "request")
+        except ParseError:
+            text = None
+        if text is None or len(text) > limits.max_chars:
+            size = len(source) if text is None else len(text)
+            raise QueryError("too_many_items", f"request is {size} characters, over the limit "
                              f"of {limits.max_chars}")
-        data = _decode(source)
+        data = _decode(text, limits)
     else:
         data = source
     if isinstance(data, dict):
