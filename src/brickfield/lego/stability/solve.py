@@ -223,7 +223,8 @@ class StabilityResult:
         return self.model.named_forces(self.x)
 
     def to_dict(self, include_forces: bool = False) -> dict[str, Any]:
-        """JSON-serialisable summary (NaN becomes None)."""
+        """JSON-serialisable summary (NaN becomes None; the wall-clock ``seconds`` is left out so the
+        record is deterministic)."""
 
         def clean(a: np.ndarray) -> list[Any]:
             return [None if isinstance(v, float) and not np.isfinite(v) else v for v in a.tolist()]
@@ -240,7 +241,6 @@ class StabilityResult:
             "fail_kinds": list(self.fail_kinds),
             "objective": None if not np.isfinite(self.objective) else float(self.objective),
             "solver": self.solver,
-            "seconds": float(self.seconds),
             "capacity": float(self.capacity),
         }
         if include_forces:

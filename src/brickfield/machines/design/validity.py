@@ -42,6 +42,7 @@ __all__ = [
     "ValidityReport",
     "check_machine",
     "check_tree",
+    "file_invalid_report",
     "overlap_pairs",
     "spatial_errors",
 ]
@@ -167,7 +168,8 @@ def check_tree(tree: ConstructionTree, *, reference_quirks: bool = True,
                           lay.placed(errors), reference_quirks)
 
 
-def _file_invalid(check: TreeCheck, reference_quirks: bool) -> ValidityReport:
+def file_invalid_report(check: TreeCheck, reference_quirks: bool) -> ValidityReport:
+    """The report of a tree that failed the file checks (the reference's error text, typed issues)."""
     message = check.message
     if not reference_quirks and message == REJECT_MESSAGE:
         # Strict mode has no reject class: word the cause like the other warnings.
@@ -187,8 +189,8 @@ def check_machine(source: str | bytes | Sequence[Any], *, reference_quirks: bool
         data = load_tree_data(source, limits)
     except ParseError as exc:
         issue = ParseIssue(exc.code, exc.message, exc.line, exc.column, exc.item)
-        return _file_invalid(TreeCheck(None, (), (issue,), rejected=True), reference_quirks)
+        return file_invalid_report(TreeCheck(None, (), (issue,), rejected=True), reference_quirks)
     check = check_tree_data(data, reference_quirks=reference_quirks)
     if check.tree is None:
-        return _file_invalid(check, reference_quirks)
+        return file_invalid_report(check, reference_quirks)
     return check_tree(check.tree, reference_quirks=reference_quirks, size_limits=size_limits)

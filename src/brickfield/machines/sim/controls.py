@@ -57,11 +57,15 @@ from brickfield.machines.sim.blocks import LINEAR_ROLES, Role, forward_ctrl
 from brickfield.machines.sim.compile import CompiledMachine
 from brickfield.machines.sim.params import DEFAULT_PARAMS, PhysicsParams
 
-__all__ = ["ACTIONS", "DEFAULT_KEYS", "REFERENCE_BINDINGS", "Bindings", "GrabberRuntime", "MachineControls",
+__all__ = ["ACTIONS", "DEFAULT_KEYS", "REFERENCE_BINDINGS", "BindingError", "Bindings", "GrabberRuntime", "MachineControls",
            "resolve_bindings"]
 
-Bindings = Mapping[int, Mapping[str, "str | bool | None"]]
-"""User overrides: ``{order_id: {action: key}}`` (``{"automatic": bool}`` for wheels/spinning)."""
+class BindingError(ValueError):
+    """A key binding names an unknown block, a block that takes no key or an action it lacks."""
+
+
+Bindings = Mapping["int | str", Mapping[str, "str | bool | None"]]
+"""User overrides: ``{order_id or "*": {action: key}}`` (``{"automatic": bool}`` for wheels/spinning)."""
 
 DEFAULT_KEYS: Mapping[Role, Mapping[str, str]] = {
     Role.POWERED_WHEEL: {"forward": "UpArrow", "backward": "DownArrow"},
@@ -94,7 +98,9 @@ def resolve_bindings(placed: PlacedMachine, roles: Sequence[Role], overrides: Bi
                      ) -> dict[int, dict[str, str | bool | None]]:
     """Bindings of every key-driven block, by block list index: defaults, then ``overrides``.
 
-    Raises ``ValueError`` for an override naming an unknown order_id, a block that takes no key,
+    The key ``"*"`` applies its actions to every block that has them (a level-wide key mapping such
+    as "decouplers on V"; blocks without the action are left alone); order_id keys override it.
+    Raises ``BindingError`` (a ``ValueError``) for an override naming an unknown order_id, a block that takes no key,
     or an action the block does not have."""
     out: dict[int, dict[str, str | bool | None]] = {}
     for i, role in enumerate(roles):
@@ -108,20 +114,25 @@ def resolve_bindings(placed: PlacedMachine, roles: Sequence[Role], overrides: Bi
                 keys["automatic"] = params.spinning_automatic
             out[i] = keys
     by_order = {b.order_id: b.index for b in placed.blocks}
-    for key_oid, actions in (overrides or {}).items():
+    overrides = dict(overrides or {})
+    for action, key in (overrides.pop("*", None) or {}).items():  # type: ignore[call-overload]
+        for i, keys in out.items():
+            if action in ACTIONS[roles[i]] and action != "automatic":
+                keys[action] = key or None
+    for key_oid, actions in overrides.items():
         oid = int(key_oid) if isinstance(key_oid, str) and key_oid.isdigit() else key_oid  # JSON keys
         if oid not in by_order:
-            raise ValueError(f"binding for unknown order_id {oid}")
+            raise BindingError(f"binding for unknown order_id {oid}")
         i = by_order[oid]
         if i not in out:
-            raise ValueError(f"block {oid} (type {placed.blocks[i].type_id}) takes no key")
+            raise BindingError(f"block {oid} (type {placed.blocks[i].type_id}) takes no key")
         allowed = ACTIONS[roles[i]]
         for action, key in actions.items():
             if action not in allowed:
-                raise ValueError(f"block {oid} (type {placed.blocks[i].type_id}) has no action "
+                raise BindingError(f"block {oid} (type {placed.blocks[i].type_id}) has no action "
                                  f"{action!r}; it has {list(allowed)}")
             if action == "automatic" and not isinstance(key, bool):
-                raise ValueError(f"block {oid}: 'automatic' takes true/false, not {key!r}")
+                raise BindingError(f"block {oid}: 'automatic' takes true/false, not {key!r}")
             out[i][action] = key if action == "automatic" else (key or None)
     return out
 
