@@ -8,25 +8,36 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from brickfield.machines.design.catalog import LINEAR_TYPES, attach_box, get_block
-from brickfield.machines.design.validity import SIZE_LIMITS
+from brickfield.machines.design.validity import SIZE_LIMITS, SizeLimits
 from brickfield.machines.levels.registry import Level
 
-__all__ = ["block_faces", "block_line", "block_table", "machine_system_prompt", "type_order"]
+__all__ = ["block_faces", "block_line", "block_table", "level_controls", "level_scoring",
+           "machine_system_prompt", "point_face", "tree_format_rules", "type_order"]
 
 _FACE_ORDER = ((2, 1, "front"), (2, -1, "back"), (0, -1, "left"), (0, 1, "right"), (1, -1, "down"),
                (1, 1, "up"))
 """(axis, side, name) in the order a point on two faces is named; block frame: +z front, x right, y up."""
 
 
+def point_face(type_id: str, index: int) -> str:
+    """Face of attach point ``index`` of a block type in the block's own frame: ``front``, ``back``,
+    ``left``, ``right``, ``down`` or ``up`` (``inside`` when on none). Raises ``IndexError`` for a
+    point the type does not have, ``UnknownBlockError`` for an unknown type."""
+    spec = get_block(type_id)
+    if not 0 <= index < len(spec.attach_points):
+        raise IndexError(f"block type {type_id} has no attach point {index}")
+    center, size = attach_box(spec)
+    p = spec.attach_points[index]
+    return next((n for axis, side, n in _FACE_ORDER
+                 if abs(p[axis] - (center[axis] + side * size[axis] / 2)) < 5e-3), "inside")
+
+
 def block_faces(type_id: str) -> str:
     """Attach points of a block type grouped by face, e.g. ``front 0; left 1-3; right 4-6``."""
     spec = get_block(type_id)
-    center, size = attach_box(spec)
     groups: dict[str, list[int]] = {}
-    for k, p in enumerate(spec.attach_points):
-        name = next((n for axis, side, n in _FACE_ORDER
-                     if abs(p[axis] - (center[axis] + side * size[axis] / 2)) < 5e-3), "inside")
-        groups.setdefault(name, []).append(k)
+    for k in range(len(spec.attach_points)):
+        groups.setdefault(point_face(type_id, k), []).append(k)
 
     def span(ks: list[int]) -> str:
         return str(ks[0]) if len(ks) == 1 else (f"{ks[0]}-{ks[-1]}" if ks == list(range(ks[0], ks[-1] + 1))
@@ -70,19 +81,13 @@ _SCORING = {
 }
 
 
-def machine_system_prompt(lvl: Level) -> str:
-    """Format instructions for the construction-tree JSON on one level (blocks allowed there, rules,
-    controls and scoring). Written for brickfield; the facts follow BesiegeField's format."""
-    lim = SIZE_LIMITS
-    blocks = block_table(lvl.allowed_blocks)
-    keys = _schedule(lvl)
-    controls = "; ".join(f"key {k} held " + ", ".join(f"{a:g}-{b:g} s" for a, b in spans)
-                         for k, spans in sorted(keys.items())) or "no keys are pressed"
-    scoring = _SCORING.get(lvl.win_condition, f"scored by the {lvl.win_condition!r} win condition")
-    return f"""You design machines for a Besiege-style physics simulator.
-
-Answer with one construction tree: a JSON list of blocks inside a ```json code block.
-- The first entry is the Starting Block: {{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}}.
+def tree_format_rules(size_limits: SizeLimits = SIZE_LIMITS) -> str:
+    """The construction-tree format and building rules as a bullet list (keys, order ids, two-point
+    blocks, attach points and facing, world frame, overlap and size limits, what powered parts do).
+    Shared by the system prompt and the agent role prompts so they cannot disagree."""
+    lim = size_limits
+    return f"""- The first entry is the Starting Block: \
+{{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}}.
 - Every other block: {{"id": "<type id>", "order_id": <n>, "parent": <order_id of the block it attaches \
 to>, "bp_id": <attach point index on that parent>}}. order_id counts 0, 1, 2, ... in list order and a \
 parent always comes earlier in the list.
@@ -97,10 +102,32 @@ forward (+z).
 - Blocks must not overlap, each attach point takes one block, and the machine must fit in \
 {lim.length:g} m (z) x {lim.width:g} m (x) x {lim.height:g} m (y).
 - Powered wheels spin from the start; a wheel whose axle points left or right drives the machine \
-forward. Rubber bands contract while their key is held.
+forward. Rubber bands contract while their key is held."""
+
+
+def level_controls(lvl: Level) -> str:
+    """The level's key schedule in words (``key L held 0-5 s``), or ``no keys are pressed``."""
+    keys = _schedule(lvl)
+    return "; ".join(f"key {k} held " + ", ".join(f"{a:g}-{b:g} s" for a, b in spans)
+                     for k, spans in sorted(keys.items())) or "no keys are pressed"
+
+
+def level_scoring(lvl: Level) -> str:
+    """How the level scores a machine, in one sentence fragment (``score = ...``)."""
+    return _SCORING.get(lvl.win_condition, f"scored by the {lvl.win_condition!r} win condition")
+
+
+def machine_system_prompt(lvl: Level) -> str:
+    """Format instructions for the construction-tree JSON on one level (blocks allowed there, rules,
+    controls and scoring). Written for brickfield; the facts follow BesiegeField's format."""
+    blocks = block_table(lvl.allowed_blocks)
+    return f"""You design machines for a Besiege-style physics simulator.
+
+Answer with one construction tree: a JSON list of blocks inside a ```json code block.
+{tree_format_rules()}
 
 Blocks allowed on this level (type id, name, size x*y*z, attach point indices per face):
 {blocks}
 
-Level {lvl.name}: the simulation runs {float(getattr(lvl, "duration", 0.0)):g} s; {controls}.
-Scoring: {scoring}. An invalid machine scores 0."""
+Level {lvl.name}: the simulation runs {float(getattr(lvl, "duration", 0.0)):g} s; {level_controls(lvl)}.
+Scoring: {level_scoring(lvl)}. An invalid machine scores 0."""
