@@ -169,7 +169,7 @@ class MachineDomain(DomainBase):
         text = fb.text
         if evaluation.issues and evaluation.status != "ok":
             text = "\n".join([f"- {e}" for e in evaluation.errors] + [text])
-        return Feedback(level, text, {**data, **fb.to_dict()})
+        return Feedback(level, text, {**fb.to_dict(), **data})
 
 
 DOMAIN = MachineDomain()
