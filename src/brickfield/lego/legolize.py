@@ -391,8 +391,10 @@ def voxelize_mesh(mesh: Any, size: int = DEFAULT_WORLD_DIM, up: str = "z") -> np
         rot = np.array([[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=float)
         mesh.apply_transform(rot)
     mesh.apply_translation(-mesh.bounds[0])
-    pitch = float(mesh.extents.max()) / size
-    for _ in range(8):  # trimesh may add a boundary voxel; grow the pitch until the grid fits
+    # trimesh rounds surface points to the nearest voxel centre, so `size - 1` pitches span `size`
+    # voxels; rounding can still add one, hence the loop growing the pitch until the grid fits.
+    pitch = float(mesh.extents.max()) / max(size - 1, 1)
+    for _ in range(8):
         try:
             grid = mesh.voxelized(pitch=pitch).fill().matrix
         except Exception as exc:
