@@ -15,16 +15,17 @@ gym = pytest.importorskip("gymnasium")
 from gymnasium.error import InvalidAction, ResetNeeded  # noqa: E402
 from gymnasium.utils.env_checker import check_env  # noqa: E402
 
+from brickfield.core import get_domain  # noqa: E402
 from brickfield.envs import (  # noqa: E402
     BRICK_ENV_ID,
-    DEFAULT_BRICK_TARGETS,
     MACHINE_ENV_ID,
     BrickDesignEnv,
     MachineDesignEnv,
-    brick_instruction,
     register_envs,
 )
 from brickfield.lego.examples import example_text  # noqa: E402
+from brickfield.lego.prompts import brick_instruction  # noqa: E402
+from brickfield.lego.tasks import DEFAULT_SUITE  # noqa: E402
 from brickfield.machines.reference import reference_machine  # noqa: E402
 from brickfield.machines.scoring import available_tasks, level_scorer  # noqa: E402
 
@@ -39,7 +40,7 @@ REF_CAR = fenced(reference_machine("car"))
 
 # --- registration -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("env_id", "kwargs", "cls"), [
-    (MACHINE_ENV_ID, {"task": "car", "level": 1}, MachineDesignEnv),
+    (MACHINE_ENV_ID, {"task": "car:1"}, MachineDesignEnv),
     (MACHINE_ENV_ID, {"task": "catapult", "level": 1}, MachineDesignEnv),
     (BRICK_ENV_ID, {}, BrickDesignEnv),
     (BRICK_ENV_ID, {"caption": "A chair."}, BrickDesignEnv),
@@ -62,11 +63,12 @@ def test_register_envs_is_idempotent() -> None:
     assert {MACHINE_ENV_ID, BRICK_ENV_ID} <= set(gym.envs.registry)
 
 
-def test_make_without_importing_brickfield() -> None:
-    """Gymnasium >= 1.0 loads no plugins; naming the module in the id is the supported way."""
-    code = ("import sys, gymnasium\n"
-            "assert not any(m.startswith('brickfield') for m in sys.modules)\n"
-            "env = gymnasium.make('brickfield.envs:brickfield/MachineDesign-v0', task='car', level=1)\n"
+def test_import_brickfield_registers_the_ids() -> None:
+    """Gymnasium >= 1.0 loads no plugins: ``import brickfield`` registers the ids (cheaply: the env
+    module itself is imported only by ``gymnasium.make``)."""
+    code = ("import sys, gymnasium, brickfield\n"
+            "assert 'brickfield.envs.design_envs' not in sys.modules\n"
+            "env = gymnasium.make('brickfield/MachineDesign-v0', task='car:1')\n"
             "print(env.reset(seed=0)[0])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -84,10 +86,22 @@ def test_gymnasium_entry_point_declared() -> None:
     assert ep.load() is register_envs
 
 
+def test_import_without_gymnasium_does_not_need_it() -> None:
+    code = ("import sys, importlib.util\n"
+            "real = importlib.util.find_spec\n"
+            "importlib.util.find_spec = lambda n, *a: None if n == 'gymnasium' else real(n, *a)\n"
+            "import brickfield\n"
+            "print('gymnasium' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 # --- API conformance ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("env_id", "kwargs"), [
-    (MACHINE_ENV_ID, {"task": "car", "level": 1}),
-    (MACHINE_ENV_ID, {"task": "catapult", "level": 1}),
+    (MACHINE_ENV_ID, {"task": "car:1"}),
+    (MACHINE_ENV_ID, {"task": "catapult:1"}),
+    (MACHINE_ENV_ID, {"tasks": "car"}),
     (BRICK_ENV_ID, {}),
     (BRICK_ENV_ID, {"caption": "A chair."}),
 ])
@@ -127,17 +141,17 @@ def test_non_text_action_is_a_caller_error_but_bytes_are_text() -> None:
 
 # --- machines -----------------------------------------------------------------------------------------
 def test_reference_car_scores_over_30_m() -> None:
-    env = gym.make(MACHINE_ENV_ID, task="car", level=1)
+    env = gym.make(MACHINE_ENV_ID, task="car:1")
     obs, info = env.reset(seed=0)
-    assert obs == level_scorer("car", 1).level.prompt
+    assert obs == level_scorer("car", 1).level.prompt and info["task_id"] == "machines/car:1"
     obs2, reward, terminated, truncated, info = env.step(REF_CAR)
     assert obs2 == obs and terminated is True and truncated is False
     assert isinstance(reward, float) and reward >= 30.0
     ev = info["evaluation"]
     assert info["valid"] and ev["valid"] and info["reason"] is None and info["reward"] == reward
-    assert ev["reward"] == pytest.approx(reward) and ev["domain"] == "machines" and ev["feedback"]
-    assert ev["metrics"]["distance"] >= 30.0 and info["disallowed_blocks"] == []
-    assert "timing" not in ev and "timings" not in info  # wall clock kept out of info by default
+    assert ev["reward"] == pytest.approx(reward) and ev["task_id"] == "machines/car:1" and info["success"]
+    assert ev["metrics"]["distance"] >= 30.0 and ev["details"]["disallowed_blocks"] == []
+    assert "timings" not in ev and "timings" not in info  # wall clock kept out of info by default
     json.dumps(info)  # plain JSON
 
 
@@ -147,42 +161,48 @@ def test_reference_car_scores_over_30_m() -> None:
     ('```json\n[{"id": "0", "order_id": 0}]\n```', "wrong_keys"),
 ])
 def test_garbage_machine_gets_zero_with_reason(answer: str, code: str) -> None:
-    env = MachineDesignEnv("car", 1)
+    env = MachineDesignEnv("car:1")
     env.reset(seed=0)
     _, reward, terminated, _, info = env.step(answer)
     assert reward == 0.0 and terminated
-    assert not info["valid"] and not info["evaluation"]["valid"] and info["evaluation"]["errors"]
-    assert code in info["reason"]
+    assert not info["valid"] and not info["evaluation"]["valid"] and info["evaluation"]["issues"]
+    assert info["evaluation"]["issues"][0]["code"] == code and info["reason"]
 
 
-def test_answer_longer_than_max_text_is_refused() -> None:
-    env = MachineDesignEnv(max_text=100)
+def test_answer_longer_than_the_task_limit_is_refused() -> None:
+    env = MachineDesignEnv()
     env.reset(seed=0)
-    _, reward, _, _, info = env.step(REF_CAR)
-    assert reward == 0.0 and "too long" in info["reason"] and info["disallowed_blocks"] == []
+    _, reward, _, _, info = env.step(" " * (env.task.limits.max_text_chars + 1))
+    assert reward == 0.0 and info["status"] == "refused" and "characters" in info["reason"]
 
 
-def test_allowed_blocks_only_zeroes_machines_with_foreign_blocks() -> None:
+def test_foreign_blocks_are_invalid_by_default_and_scored_when_allowed() -> None:
     car = [*reference_machine("car"), {"id": "5", "order_id": 6, "parent": 0, "bp_id": 4}]  # hinge on top
     assert "5" not in level_scorer("car", 1).level.allowed_blocks
-    lenient, strict = MachineDesignEnv(), MachineDesignEnv(allowed_blocks_only=True)
-    lenient.reset(seed=0)
+    strict, lenient = MachineDesignEnv(), MachineDesignEnv(allow_any_block=True)
     strict.reset(seed=0)
-    _, r_lenient, _, _, info_l = lenient.step(fenced(car))
+    lenient.reset(seed=0)
     _, r_strict, _, _, info_s = strict.step(fenced(car))
-    assert info_l["valid"] and r_lenient > 0 and info_l["disallowed_blocks"] == ["5"]
-    assert r_strict == 0.0 and "not allowed" in info_s["reason"]
+    _, r_lenient, _, _, info_l = lenient.step(fenced(car))
+    assert info_l["valid"] and r_lenient > 0 and info_l["evaluation"]["details"]["disallowed_blocks"] == ["5"]
+    assert r_strict == 0.0 and info_s["evaluation"]["issues"][0]["code"] == "block_not_allowed"
+
+
+def test_fetch_machine_wins_through_the_env() -> None:
+    env = gym.make(MACHINE_ENV_ID, task="fetch:1")
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(fenced(reference_machine("fetch")))
+    assert reward == 1.0 and info["success"]
 
 
 @pytest.mark.parametrize("name", available_tasks())
 def test_every_scorable_level_gets_an_env(name: str) -> None:
     task, level = name.rsplit("_level", 1)
-    env = MachineDesignEnv(task, int(level))
+    env = MachineDesignEnv(name)
     spec = level_scorer(task, int(level))
     obs, info = env.reset(seed=0)
     assert obs == spec.level.prompt and obs in env.observation_space
-    assert info["task"] == task and info["level"] == int(level) and info["level_name"] == name
-    assert set(info["allowed_blocks"]) == set(spec.level.allowed_blocks)
+    assert info["task"]["params"]["task"] == task and info["task"]["params"]["level"] == int(level)
     blocks = info["system_prompt"].split("Blocks allowed on this level", 1)[1]
     listed = {line.split()[1] for line in blocks.splitlines() if line.startswith("- ")}
     assert listed == set(spec.level.allowed_blocks)
@@ -190,12 +210,24 @@ def test_every_scorable_level_gets_an_env(name: str) -> None:
                                 {"role": "user", "content": obs}]
 
 
-def test_unknown_level_fails_at_construction_and_prompt_override() -> None:
-    with pytest.raises(KeyError):
+def test_reset_options_switch_level_variant_and_task() -> None:
+    env = MachineDesignEnv("car:1")
+    assert env.reset(seed=0, options={"level": 2})[1]["task_id"] == "machines/car:2"
+    assert env.reset(options={"variant": 5})[1]["task_id"] == "machines/car:2@5"
+    obs, info = env.reset(options={"task": "catapult:3"})
+    assert info["task_id"] == "machines/catapult:3" and obs in env.observation_space
+    pool = MachineDesignEnv(tasks="car")
+    seen = {pool.reset(seed=s)[1]["task_id"] for s in range(30)}
+    assert len(seen) > 2 and all(s.startswith("machines/car:") for s in seen)
+    with pytest.raises(ValueError):
+        env.reset(options={"task": 3.5})
+
+
+def test_unknown_level_fails_at_construction() -> None:
+    from brickfield.core import TaskSpecError
+
+    with pytest.raises(TaskSpecError):
         MachineDesignEnv("car", 99)
-    env = MachineDesignEnv("car", 1, prompt="Build a fast car – über schnell.")
-    obs, _ = env.reset()
-    assert obs == "Build a fast car – über schnell." and obs in env.observation_space
 
 
 def test_machine_determinism_across_instances() -> None:
@@ -205,32 +237,33 @@ def test_machine_determinism_across_instances() -> None:
     assert ra[1] == rb[1] and ra[4] == rb[4]
 
 
-def test_record_timings_moves_wall_clock_into_timings() -> None:
+def test_record_timings_adds_wall_clock_in_timings() -> None:
     env = MachineDesignEnv(record_timings=True)
     env.reset(seed=0)
     info = env.step(REF_CAR)[4]
-    assert "timing" not in info["evaluation"] and info["timings"]["timing"]["sim_seconds"] == 5.0
+    assert "timings" not in info["evaluation"] and info["timings"]["sim_s"] > 0.0
 
 
 def test_evaluator_bug_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     env = MachineDesignEnv()
     env.reset(seed=0)
+    dom = get_domain("machines")
 
-    def boom(text: str) -> None:
+    def boom(parsed, task):  # type: ignore[no-untyped-def]
         raise RuntimeError("simulated bug")
-    monkeypatch.setattr(env, "_evaluate", boom)
-    with pytest.warns(UserWarning, match="simulated bug"):
-        _, reward, terminated, _, info = env.step(REF_CAR)
-    assert reward == 0.0 and terminated and info["reason"].startswith("internal error (RuntimeError)")
+    monkeypatch.setattr(dom, "_evaluate", boom)
+    _, reward, terminated, _, info = env.step(REF_CAR)
+    assert reward == 0.0 and terminated and info["status"] == "error"
+    assert info["evaluation"]["reward"] is None and "simulated bug" in info["reason"]
 
 
 def test_render_ansi() -> None:
     env = MachineDesignEnv(render_mode="ansi")
     env.reset(seed=0)
-    assert env.render() == env.prompt
+    assert env.render() == env.reset(seed=0)[0]
     env.step("nope")
     text = env.render()
-    assert text.startswith(env.prompt) and "reward: 0.0000" in text and "bad_json" in text
+    assert "status: unparseable" in text and "bad_json" in text
     assert MachineDesignEnv().render() is None
 
 
@@ -246,17 +279,18 @@ def test_brick_prompt_is_brickgpt_instruction() -> None:
     assert obs == brick_instruction("A tower.") and info["system_prompt"] == "You are a helpful assistant."
 
 
-@pytest.mark.parametrize("index", range(len(DEFAULT_BRICK_TARGETS)))
+@pytest.mark.parametrize("index", range(len(DEFAULT_SUITE)))
 def test_exact_target_gets_one_and_garbage_zero(index: int) -> None:
     env = gym.make(BRICK_ENV_ID)
-    _, info = env.reset(seed=0, options={"index": index})
-    assert info["caption"] == DEFAULT_BRICK_TARGETS[index][0] and info["reward_mode"] == "pvpo"
-    _, reward, terminated, truncated, step_info = env.step(f"Sure!\n```\n{info['target']}```")
-    assert reward == pytest.approx(1.0) and terminated and not truncated
-    assert step_info["r_vox"] == pytest.approx(1.0) and step_info["stable"] and step_info["reason"] is None
-    env.reset(seed=0, options={"index": index})
+    _, info = env.reset(seed=0, options={"task": index})
+    params = info["task"]["params"]
+    assert params["caption"] == DEFAULT_SUITE[index][1] and params["target"]
+    _, reward, terminated, truncated, step_info = env.step(f"Sure!\n```\n{params['target']}```")
+    assert reward == pytest.approx(1.0) and terminated and not truncated and step_info["success"]
+    assert step_info["components"]["r_vox"] == pytest.approx(1.0) and step_info["reason"] is None
+    env.reset(seed=0, options={"task": index})
     _, reward, _, _, step_info = env.step("I like turtles.")
-    assert reward == 0.0 and step_info["reason"] == "no bricks" and not step_info["valid"]
+    assert reward == 0.0 and step_info["status"] == "unparseable" and not step_info["valid"]
 
 
 def test_partial_answer_gets_partial_pvpo_reward() -> None:
@@ -264,37 +298,39 @@ def test_partial_answer_gets_partial_pvpo_reward() -> None:
     env.reset(seed=0)
     half = "\n".join(example_text("tower").splitlines()[:5])
     _, reward, _, _, info = env.step(half)
-    assert 0.5 < reward < 1.0 and info["r_phys"] == 1.0 and 0.0 < info["r_vox"] < 1.0
+    comps = info["components"]
+    assert 0.5 < reward < 1.0 and comps["r_phys"] == 1.0 and 0.0 < comps["r_vox"] < 1.0
 
 
-def test_free_design_reward_is_rphys_times_stability() -> None:
+def test_free_design_reward_is_validity_times_stability() -> None:
     env = BrickDesignEnv(caption="Anything that stands.")
     _, info = env.reset(seed=0)
-    assert info["target"] is None and info["reward_mode"] == "phys_x_stable"
+    assert info["task"]["params"]["target"] is None
     assert env.step(example_text("tower"))[1] == 1.0
     for unstable in ("stairs_9", "floating"):  # all lines valid (stairs_9) or not, but unstable
         env.reset(seed=0)
         _, reward, _, _, info = env.step(example_text(unstable))
-        assert reward == 0.0 and not info["stable"] and info["reason"].startswith(("unstable", "item"))
+        assert reward == 0.0 and info["components"]["stable"] == 0.0 and info["reason"]
 
 
 def test_too_many_bricks_is_refused() -> None:
     env = BrickDesignEnv(caption="A long wall.", max_bricks=5)
     env.reset(seed=0)
     _, reward, _, _, info = env.step(example_text("tower"))  # 10 bricks
-    assert reward == 0.0 and "too_many_bricks" in info["reason"] and info["stable"] is False
+    assert reward == 0.0 and info["status"] == "refused"
+    assert info["evaluation"]["issues"][0]["code"] == "too_many_bricks"
 
 
 def test_seeds_pick_targets_deterministically() -> None:
     env = gym.make(BRICK_ENV_ID)
-    picks = [env.reset(seed=s)[1]["index"] for s in range(20)]
-    assert picks == [env.reset(seed=s)[1]["index"] for s in range(20)]
+    picks = [env.reset(seed=s)[1]["task_id"] for s in range(20)]
+    assert picks == [env.reset(seed=s)[1]["task_id"] for s in range(20)]
     assert len(set(picks)) > 1
     other = gym.make(BRICK_ENV_ID)
     assert [env.reset(seed=7)[0], *(env.reset()[0] for _ in range(5))] == \
            [other.reset(seed=7)[0], *(other.reset()[0] for _ in range(5))]
     with pytest.raises(ValueError):
-        env.reset(options={"index": len(DEFAULT_BRICK_TARGETS)})
+        env.reset(options={"task": len(DEFAULT_SUITE)})
 
 
 def test_brick_determinism_across_instances() -> None:
@@ -308,9 +344,9 @@ def test_brick_determinism_across_instances() -> None:
 
 def test_custom_targets_and_bad_arguments() -> None:
     env = BrickDesignEnv(targets=[("A tower.", example_text("tower")), ("Free build.", None)])
-    assert env.reset(options={"index": 1})[1]["has_target"] is False
+    assert env.reset(options={"task": 1})[1]["task"]["params"]["target"] is None
     for bad in ("2x2 (0,0,0)\nnot a brick", "3x3 (0,0,0)", "2x2 (0,0,50)", ""):
-        with pytest.raises(ValueError, match="target for caption"):
+        with pytest.raises(ValueError, match="target"):
             BrickDesignEnv(target=bad, caption="x")
     with pytest.raises(ValueError):
         BrickDesignEnv(target=example_text("tower"), targets=[("a", None)])
