@@ -11,7 +11,13 @@ from brickfield.machines.levels.registry import ControlSchedule
 from brickfield.machines.reference import reference_machine
 from brickfield.machines.sim.compile import compile_machine
 from brickfield.machines.sim.params import PhysicsParams
-from brickfield.machines.sim.simulate import Episode, simulate
+from brickfield.machines.sim.simulate import (
+    REASON_PHYSICS_ERROR,
+    REASON_TOO_MANY_BLOCKS,
+    REASON_WALL_LIMIT,
+    Episode,
+    simulate,
+)
 from tests.machines._handplace import place
 
 CAR = place(reference_machine("car"))
@@ -105,10 +111,48 @@ def test_blow_ups_end_with_a_reason_not_an_exception(params: PhysicsParams) -> N
 
 def test_wall_clock_limit() -> None:
     ep = simulate(CAR, duration=50.0, max_wall_s=0.0)
-    assert ep.invalid_reason is not None and "wall-clock" in ep.invalid_reason
+    assert ep.invalid_reason is not None and ep.invalid_reason.startswith("wall_limit: wall-clock limit")
     assert ep.sim_time < 50.0
 
 
 def test_zero_duration_returns_the_initial_sample() -> None:
     ep = simulate(CAR, duration=0.0)
     assert ep.valid and ep.times.tolist() == [0.0] and ep.steps == 0
+
+
+def _pile(n: int):
+    """A file-valid ``n``-block machine: wooden blocks stacked on the root's attach points (they
+    overlap, so it is spatially invalid: the kind of machine that took minutes per episode)."""
+    from brickfield.machines.design.catalog import BLOCKS
+    from brickfield.machines.design.placement import place as auto_place
+    from brickfield.machines.design.tree import TreeLimits, parse_tree
+
+    points = len(BLOCKS["0"].attach_points)
+    data = [{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}]
+    data += [{"id": "15", "order_id": i, "parent": 0, "bp_id": i % points} for i in range(1, n)]
+    return auto_place(parse_tree(data, limits=TreeLimits(max_blocks=n)), max_blocks=n)
+
+
+def test_wall_limit_is_checked_inside_the_step_loop() -> None:
+    ep = simulate(_pile(1000), duration=5.0, max_wall_s=0.5, max_blocks=1000)
+    assert ep.invalid_reason is not None and ep.invalid_reason.startswith(f"{REASON_WALL_LIMIT}:")
+    assert ep.sim_time < 5.0 and len(ep.times) >= 1
+
+
+def test_block_limit_applies_to_simulation() -> None:
+    ep = simulate(_pile(600), duration=1.0)
+    assert ep.invalid_reason is not None and ep.invalid_reason.startswith(f"{REASON_TOO_MANY_BLOCKS}:")
+    assert ep.steps == 0 and ep.positions.shape == (0, 600, 3)
+
+
+def test_mujoco_fatal_error_is_an_invalid_episode(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mujoco
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise mujoco.FatalError("mj_stackAlloc: out of memory, stack overflow at mj_island\nmore")
+
+    monkeypatch.setattr(mujoco, "mj_step", fail)
+    ep = simulate(CAR, duration=1.0)
+    assert ep.invalid_reason == f"{REASON_PHYSICS_ERROR}: MuJoCo stopped: mj_stackAlloc: out of memory, " \
+                                "stack overflow at mj_island"
+    assert ep.times.tolist() == [0.0] and ep.positions.shape == (1, len(CAR.blocks), 3)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from brickfield.machines.design.catalog import BLOCKS, FLIP_SENSITIVE, attach_bo
 from brickfield.machines.design.quat import quat_matrix
 from brickfield.machines.design.tree import (
     DEFAULT_LIMITS,
+    MAX_BLOCKS,
     ConstructionTree,
     TreeCode,
     TreeLimits,
@@ -208,8 +209,12 @@ def _vec(v: np.ndarray) -> Vec3:
     return (float(v[0]), float(v[1]), float(v[2]))
 
 
-def layout(tree: ConstructionTree, *, reference_quirks: bool = True) -> Layout:
-    """Place every block of ``tree`` and auto-place the machine (see the module docstring)."""
+def layout(tree: ConstructionTree, *, reference_quirks: bool = True, max_blocks: int = MAX_BLOCKS) -> Layout:
+    """Place every block of ``tree`` and auto-place the machine (see the module docstring).
+
+    Raises ``TreeParseError`` (``too_many_blocks``) for a tree over ``max_blocks`` blocks (a tree
+    built in code skips the parser's limit; placement is where every path meets)."""
+    _check_size(len(tree), max_blocks)
     builder = _Builder(reference_quirks)
     for i, b in enumerate(tree.blocks):
         builder.add(b.type_id, tree.attachments(i))
@@ -232,9 +237,16 @@ def layout(tree: ConstructionTree, *, reference_quirks: bool = True) -> Layout:
                   pos_b, lo, hi, solid, gp, size, phantom_lift)
 
 
-def place(tree: ConstructionTree, *, reference_quirks: bool = True) -> PlacedMachine:
-    """World poses, boxes and facings of every block of ``tree`` after auto-placement."""
-    return layout(tree, reference_quirks=reference_quirks).placed()
+def place(tree: ConstructionTree, *, reference_quirks: bool = True,
+          max_blocks: int = MAX_BLOCKS) -> PlacedMachine:
+    """World poses, boxes and facings of every block of ``tree`` after auto-placement (raises
+    ``TreeParseError`` ``too_many_blocks`` over ``max_blocks``)."""
+    return layout(tree, reference_quirks=reference_quirks, max_blocks=max_blocks).placed()
+
+
+def _check_size(n: int, max_blocks: int) -> None:
+    if n > max_blocks:
+        raise TreeParseError(TreeCode.TOO_MANY_BLOCKS, f"{n} blocks, over the limit of {max_blocks}")
 
 
 # --- global-position representation (the abl-threed-rep format) ---------------------------------
@@ -273,14 +285,22 @@ def _rounded(v: np.ndarray) -> list[float]:
     return [round(float(c), 6) + 0.0 for c in v]  # + 0.0 turns -0.0 into 0.0
 
 
+_MAX_COORD = 1e6
+"""Largest |coordinate| the global-position form accepts (a build area is 17 m; this keeps every
+later difference finite)."""
+
+
 def _vector(value: Any, n: int, what: str, item: int) -> np.ndarray:
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
+    if not isinstance(value, (list, tuple, np.ndarray)) or len(value) != n:
         arr = np.zeros(0)
-    if arr.shape != (n,) or not np.all(np.isfinite(arr)):
-        raise TreeParseError(TreeCode.BAD_VALUE, f"block {item}: {what} must be {n} finite numbers",
-                             item=item)
+    else:
+        try:  # OverflowError: an int too large for a float (10**400)
+            arr = np.array(value, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            arr = np.zeros(0)
+    if arr.shape != (n,) or not np.all(np.abs(arr) < _MAX_COORD):   # NaN fails the comparison
+        raise TreeParseError(TreeCode.BAD_VALUE, f"block {item}: {what} must be {n} numbers below "
+                             f"{_MAX_COORD:g} in magnitude", item=item)
     return arr
 
 
@@ -293,11 +313,13 @@ def tree_from_global(source: str | bytes | Sequence[Any], *, reference_quirks: b
     ``TreeParseError`` (codes ``bad_json``, ``empty``, ``wrong_keys``, ``bad_value``, ``unknown_type``,
     ``bad_root``, ``bad_parent``).
     """
-    data = load_tree_data(source, limits)
+    # one more entry than blocks: the optional leading {"GP", "GR"} is not a block
+    data = load_tree_data(source, replace(limits, max_blocks=limits.max_blocks + 1))
     if isinstance(data[0], dict) and "GP" in data[0]:
         data = data[1:]
         if not data:
             raise TreeParseError(TreeCode.EMPTY, "the block list holds only the global position")
+    _check_size(len(data), limits.max_blocks)
     builder = _Builder(reference_quirks)
     blocks: list[TreeBlock] = []
     parents: list[tuple[int, ...]] = []

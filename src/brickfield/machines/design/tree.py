@@ -43,6 +43,7 @@ from brickfield.machines.design.types import TreeBlock
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "MAX_BLOCKS",
     "REJECT_MESSAGE",
     "ConstructionTree",
     "TreeCheck",
@@ -53,6 +54,11 @@ __all__ = [
     "load_tree_data",
     "parse_tree",
 ]
+
+MAX_BLOCKS = 512
+"""Most blocks a machine may have on every path in (tree text, global-position form, ``.bsg``,
+placement, simulation); override per call (``TreeLimits(max_blocks=...)``, ``max_blocks=``). A
+machine this size already takes tens of seconds to simulate when its blocks overlap."""
 
 REJECT_MESSAGE = "illegal attachable face"
 """What the reference reports for every input it fails on with an exception ("Reject")."""
@@ -94,7 +100,7 @@ class TreeLimits:
     """Resource limits applied before and while parsing (all explicit, all configurable)."""
 
     max_bytes: int = DEFAULT_MAX_BYTES       # raw text size
-    max_blocks: int = 512                    # list length
+    max_blocks: int = MAX_BLOCKS             # list length
     max_depth: int = DEFAULT_MAX_JSON_DEPTH  # JSON / literal nesting (a tree needs 2)
     max_literal_bytes: int = 200_000         # the ast.literal_eval fallback is only tried below this
 
@@ -137,6 +143,9 @@ def load_tree_data(source: str | bytes | Sequence[Any], limits: TreeLimits = DEF
     ``too_large``, ``too_deep``, ``bad_json``, ``empty``, ``too_many_blocks``, ``bad_type``).
     """
     if isinstance(source, (list, tuple)):
+        if len(source) > limits.max_blocks:   # before copying a huge list
+            raise TreeParseError(TreeCode.TOO_MANY_BLOCKS,
+                                 f"{len(source)} blocks, over the limit of {limits.max_blocks}")
         data: Any = list(source)
     elif isinstance(source, (str, bytes)):
         try:

@@ -43,7 +43,7 @@ from brickfield.core.textio import ensure_text
 from brickfield.machines.design.catalog import LINEAR_TYPES, bsg_id
 from brickfield.machines.design.placement import place, tree_from_global
 from brickfield.machines.design.quat import besiege_rotate
-from brickfield.machines.design.tree import ConstructionTree, TreeParseError
+from brickfield.machines.design.tree import MAX_BLOCKS, ConstructionTree, TreeLimits, TreeParseError
 from brickfield.machines.design.types import PlacedBlock, PlacedMachine
 
 __all__ = [
@@ -62,7 +62,7 @@ BSG_VERSION = "1.3"
 """``bsgVersion`` attribute: what BesiegeField writes and the game versions it runs load."""
 MACHINE_VERSION = "1"
 MAX_BSG_BYTES = 4_000_000
-MAX_BSG_BLOCKS = 5_000
+MAX_BSG_BLOCKS = MAX_BLOCKS   # the machine-wide block limit (``design.tree.MAX_BLOCKS``)
 MAX_BSG_DEPTH = 12          # Machine/Blocks/Block/Data/StringArray/String is 6 deep
 MAX_BSG_ELEMENTS = 200_000
 
@@ -349,22 +349,28 @@ def _global_form(blocks: Sequence[dict[str, Any]], types: Sequence[str]) -> list
         entry: dict[str, Any] = {"id": t, "Position": b["position"], "Rotation": b["rotation"]}
         end = b["data"].get("end-position")
         if t in LINEAR_TYPES and isinstance(end, list):
+            if len(end) != 3 or not all(isinstance(c, float) and math.isfinite(c) for c in end):
+                # a StringArray or a Vector3 holding NaN/Infinity, not three numbers
+                raise BsgParseError("bad_value", "end-position must be a Vector3 of three finite numbers",
+                                    item=i)
             # the game stores end B in the block's own frame; BesiegeField's rotation is identity
             entry["end-position"] = besiege_rotate(b["rotation"], end).tolist()
         out.append(entry)
     return out
 
 
-def bsg_to_tree(text: str | bytes, *, reference_quirks: bool = True,
-                max_pistons: int = 6) -> ConstructionTree:
+def bsg_to_tree(text: str | bytes, *, reference_quirks: bool = True, max_pistons: int = 6,
+                max_blocks: int = MAX_BLOCKS) -> ConstructionTree:
     """Recover the construction tree of a ``.bsg`` file (via ``placement.tree_from_global``).
 
     A piston written as id 18 without ``preextended`` may be the extended (18) or retracted (18_1)
     type: up to ``max_pistons`` such pistons are resolved by trying both, preferring the choice whose
     auto-placement reproduces the file's global position. Raises ``BsgParseError`` for unreadable
-    files and ``TreeParseError`` when the blocks do not form a tree (not on attach points, ...).
+    files (``too_many_blocks`` over ``max_blocks``) and ``TreeParseError`` when the blocks do not
+    form a tree (not on attach points, ...).
     """
-    machine = parse_bsg(text)
+    machine = parse_bsg(text, max_blocks=max_blocks)
+    limits = TreeLimits(max_blocks=max_blocks)
     blocks = machine.blocks
     if not blocks:
         raise BsgParseError("bad_bsg", "the machine has no blocks")
@@ -381,14 +387,15 @@ def bsg_to_tree(text: str | bytes, *, reference_quirks: bool = True,
         for i, t in zip(open_pistons, choice, strict=True):
             types[i] = t
         try:
-            tree = tree_from_global(_global_form(blocks, types), reference_quirks=reference_quirks)
+            tree = tree_from_global(_global_form(blocks, types), reference_quirks=reference_quirks,
+                                    limits=limits)
         except TreeParseError as exc:
             error = error or exc
             continue
         if len(choices) == 1:
             return tree
         first = first or tree
-        gp = place(tree, reference_quirks=reference_quirks).global_position
+        gp = place(tree, reference_quirks=reference_quirks, max_blocks=max_blocks).global_position
         if np.allclose(gp, machine.global_position, atol=1e-3):
             return tree
     if first is not None:

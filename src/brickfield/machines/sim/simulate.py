@@ -7,7 +7,10 @@ has to act: samples (every ``record_every`` s), key switches, connection-load ch
 next). A connection over its threshold is broken (weld: ``eq_active = 0``; fused/joint connection:
 the model is recompiled with that block freed and the state carried over by name) and reported as
 a ``DamageEvent``. NaN, runaway velocities, MuJoCo's bad-acceleration warning, blocks flying off to
-infinity or the wall-clock limit end the episode early with ``invalid_reason``; nothing raises.
+infinity, a MuJoCo error (``physics_error``) or the wall-clock limit (``wall_limit``, checked between
+chunks of steps sized to take about ``WALL_CHECK_S``, so a machine whose steps are slow is stopped
+within a step or so of ``max_wall_s``) end the episode early with ``invalid_reason``; a machine over
+``MAX_BLOCKS`` is not simulated (``too_many_blocks``). Nothing raises.
 
 With a ``level``, its loose objects (iron ore, characters) are recorded with the blocks
 (``Episode.objects``), its wind pushes them (``CompiledMachine.apply_world_forces``), and its logic
@@ -31,7 +34,8 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from brickfield.machines.design.types import PlacedMachine
+from brickfield.machines.design.tree import MAX_BLOCKS
+from brickfield.machines.design.types import PlacedBlock, PlacedMachine
 from brickfield.machines.levels.registry import Box, ControlSchedule, Level
 from brickfield.machines.levels.schema import Primitive
 from brickfield.machines.levels.triggers import Entity, TriggerEvent, TriggerMonitor
@@ -47,7 +51,8 @@ from brickfield.machines.sim.controls import Bindings, MachineControls
 from brickfield.machines.sim.episode import DamageEvent, Episode
 from brickfield.machines.sim.params import DEFAULT_PARAMS, PhysicsParams
 
-__all__ = ["ControlSchedule", "DamageEvent", "Episode", "simulate"]
+__all__ = ["REASON_PHYSICS_ERROR", "REASON_TOO_MANY_BLOCKS", "REASON_WALL_LIMIT", "WALL_CHECK_S",
+           "ControlSchedule", "DamageEvent", "Episode", "simulate"]
 
 
 _log = logging.getLogger("brickfield.machines.sim.simulate")
@@ -314,12 +319,44 @@ def _health(m: mujoco.MjModel, d: mujoco.MjData, params: PhysicsParams, t_expect
     return None
 
 
+REASON_WALL_LIMIT = "wall_limit"
+"""``Episode.invalid_reason`` starts with ``wall_limit:`` when ``max_wall_s`` ran out."""
+REASON_TOO_MANY_BLOCKS = "too_many_blocks"
+"""... with ``too_many_blocks:`` for a machine over ``max_blocks`` (never compiled)."""
+REASON_PHYSICS_ERROR = "physics_error"
+"""... with ``physics_error:`` when MuJoCo gave up (e.g. its arena ran out on a pile of contacts)."""
+WALL_CHECK_S = 0.05
+"""Aimed wall-clock time between two checks of ``max_wall_s``: the steps between checks are sized
+from the measured step time (one at a time for a machine that steps slowly)."""
+_MAX_CHUNK = 64
+
+
+class _WallClock:
+    """The ``max_wall_s`` budget, checked between chunks of steps (``chunk`` adapts to step cost)."""
+
+    def __init__(self, t_start: float, max_wall_s: float) -> None:
+        self.deadline = t_start + max_wall_s
+        self.chunk = 1
+        self._t = time.perf_counter()
+        self._step = 0
+
+    def expired(self, step: int) -> bool:
+        """True once the budget is spent; also resizes ``chunk`` from the steps since the last call."""
+        now = time.perf_counter()
+        if step > self._step:
+            per_step = (now - self._t) / (step - self._step)
+            self.chunk = _MAX_CHUNK if per_step * _MAX_CHUNK <= WALL_CHECK_S \
+                else max(1, int(WALL_CHECK_S / per_step))
+            self._t, self._step = now, step
+        return now > self.deadline
+
+
 def simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
              schedule: ControlSchedule | None = None, params: PhysicsParams | None = None,
              record_every: float = 0.2, max_wall_s: float = 60.0, seed: int = 0,
              obstacles: tuple[Box | Primitive, ...] = (), *, bindings: Bindings | None = None,
              wheels_automatic: bool = True, level: Level | None = None,
-             stop_on_win: bool = True) -> Episode:
+             stop_on_win: bool = True, max_blocks: int = MAX_BLOCKS) -> Episode:
     """Simulate ``machine`` for ``duration`` s under ``schedule`` and return its trace.
 
     ``params``/``obstacles`` are used when compiling a ``PlacedMachine``; a ``CompiledMachine``
@@ -332,21 +369,33 @@ def simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
     ``level`` adds the level's world when compiling a ``PlacedMachine`` (which is first moved to
     the level's spawn, ``Level.place``); its triggers are tested either way (a ``CompiledMachine``
     compiled with ``level=`` carries it). With ``stop_on_win`` a win ends the episode at the sample
-    where it is detected (module docstring)."""
+    where it is detected (module docstring).
+
+    Never raises for a bad machine: ``invalid_reason`` says why an episode stopped early, prefixed
+    with a code where one applies (``wall_limit``: ``max_wall_s`` is checked inside the step loop;
+    ``too_many_blocks``: over ``max_blocks``, not simulated; ``physics_error``: MuJoCo gave up)."""
     with _mujoco_warnings_to_logging():
-        return _simulate(machine, duration, schedule, params, record_every, max_wall_s, seed, obstacles,
-                         bindings, wheels_automatic, level, stop_on_win)
+        return _simulate(machine, duration, schedule, params, record_every, max_wall_s, obstacles,
+                         bindings, wheels_automatic, level, stop_on_win, max_blocks)
 
 
-def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
-             schedule: ControlSchedule | None = None, params: PhysicsParams | None = None,
-             record_every: float = 0.2, max_wall_s: float = 60.0, seed: int = 0,
-             obstacles: tuple[Box | Primitive, ...] = (), bindings: Bindings | None = None,
-             wheels_automatic: bool = True, level: Level | None = None,
-             stop_on_win: bool = True) -> Episode:
-    del seed
+def _failed(blocks: tuple[PlacedBlock, ...], reason: str, t_start: float) -> Episode:
+    """An episode with no samples that ended before it began."""
+    n = len(blocks)
+    return Episode(np.zeros(0), np.zeros((0, n, 3)), np.zeros((0, n, 4)), np.zeros((0, n, 3)),
+                   tuple(b.order_id for b in blocks), tuple(b.type_id for b in blocks),
+                   invalid_reason=reason, wall_s=time.perf_counter() - t_start)
+
+
+def _simulate(machine: PlacedMachine | CompiledMachine, duration: float,
+              schedule: ControlSchedule | None, params: PhysicsParams | None, record_every: float,
+              max_wall_s: float, obstacles: tuple[Box | Primitive, ...], bindings: Bindings | None,
+              wheels_automatic: bool, level: Level | None, stop_on_win: bool, max_blocks: int) -> Episode:
     t_start = time.perf_counter()
-    schedule = schedule or ControlSchedule()
+    blocks = machine.placed.blocks if isinstance(machine, CompiledMachine) else machine.blocks
+    if len(blocks) > max_blocks:
+        return _failed(blocks, f"{REASON_TOO_MANY_BLOCKS}: {len(blocks)} blocks, over the limit of "
+                       f"{max_blocks}", t_start)
     if isinstance(machine, CompiledMachine):
         cm = machine
     else:
@@ -354,122 +403,164 @@ def _simulate(machine: PlacedMachine | CompiledMachine, duration: float = 5.0,
             placed = level.place(machine) if level is not None else machine
             cm = compile_machine(placed, params or DEFAULT_PARAMS, obstacles, level=level)
         except Exception as exc:  # unknown block type, a model MuJoCo rejects...: invalid, not a crash
-            bl = machine.blocks
-            n = len(bl)
-            return Episode(np.zeros(0), np.zeros((0, n, 3)), np.zeros((0, n, 4)), np.zeros((0, n, 3)),
-                           tuple(b.order_id for b in bl), tuple(b.type_id for b in bl),
-                           invalid_reason=f"physics compile error: {exc}",
-                           wall_s=time.perf_counter() - t_start)
-    params = cm.params
-    m = cm.model
-    first = cm
-    d = cm.make_data()
-    cm.apply_world_forces(d)
-    ctl = MachineControls(cm, schedule, bindings, wheels_automatic)
-    if ctl.mutates_model:   # grab poses, coasting wheels: keep the shared model intact
-        m = copy.copy(m)
-    dt = m.opt.timestep
-    n_total = max(round(duration / dt), 0)
-    rec = max(round(record_every / dt), 1)
-    recompiles = 0
-    mujoco.mj_forward(m, d)
-    fire = ctl.press(0.0, m, d)
-    if fire and ctl.children(fire):   # a decoupler key held from t = 0
-        cm, m, d = _decouple(ctl, cm, m, d, fire)
-        recompiles += 1
-    monitor = _Monitor(cm)
-    never = n_total + 1
-    brk = max(int(params.break_check_every), 1)
-    next_break = brk if monitor.active else never
-    # grabs: the first look after ``grab_check_every`` steps, then when ``ctl.check`` asks
-    next_grab = max(int(params.grab_check_every), 1) if ctl.grabbers.active else never
-    switches = sorted({round(t / dt) for t in schedule.switch_times() if 0 < t < duration} - {0})
-    switches.append(never)
+            return _failed(blocks, f"physics compile error: {exc}", t_start)
+    run = _Run(cm, schedule or ControlSchedule(), bindings, wheels_automatic, duration, record_every)
+    try:
+        run.start(level)
+        run.loop(_WallClock(t_start, max_wall_s), max_wall_s, stop_on_win)
+    except mujoco.FatalError as exc:   # raised by mju_error, e.g. "mj_stackAlloc: out of memory"
+        run.invalid = f"{REASON_PHYSICS_ERROR}: MuJoCo stopped: {str(exc).splitlines()[0][:200]}"
+        run.broken = True
+    return run.episode(t_start)
 
-    def apply_ctrl(t: float) -> None:
-        if m.nu:
-            ctl.apply(m, d, t)
 
-    apply_ctrl(0.0)
-    mujoco.mj_forward(m, d)
-    recorder = _Recorder()
-    recorder.use(cm)
-    recorder.record(d)
-    times = [0.0]
-    trig = _Triggers(cm, level or cm.level)
-    trig.check(cm, d, 0.0)
-    damage: list[DamageEvent] = []
-    invalid: str | None = None
-    step = 0
-    sw = 0
-    next_rec = min(rec, n_total)
-    while step < n_total:
-        nxt = min(next_rec, next_break, next_grab, switches[sw])
-        mujoco.mj_step(m, d, nstep=nxt - step)
-        step = nxt
-        if step == switches[sw]:
-            sw += 1
-            fire = ctl.press(step * dt, m, d)
-            if fire and ctl.children(fire):
-                cm, m, d = _decouple(ctl, cm, m, d, fire)
-                monitor = _Monitor(cm)
-                recorder.use(cm)
-                recompiles += 1
-            apply_ctrl(step * dt)
-            if ctl.grabbers.active:
-                next_grab = step     # a release/close or a recompile: look now
-        if step == next_grab:
-            k = ctl.check(m, d)
-            next_grab = never if k is None else step + k
-        if step == next_break:
-            next_break += brk
-            broken = monitor.check(m, d)
-            if broken:
-                tree_hits = []
-                for conn, f, tq in broken:
-                    b = cm.placed.blocks[conn.block]
-                    damage.append(DamageEvent(step * dt, conn.block, b.order_id, b.type_id, conn.parent,
-                                              f, tq, conn.kind))
-                    if conn.kind == "weld":
-                        d.eq_active[conn.eq] = 0
-                    else:
-                        tree_hits.append(conn.block)
-                if tree_hits and recompiles < params.max_breaks:
-                    cm, m, d = _recompile(cm, m, d, tree_hits)
-                    ctl.use(cm)
-                    apply_ctrl(step * dt)
-                    monitor = _Monitor(cm)
-                    recorder.use(cm)
-                    recompiles += 1
-                    if ctl.grabbers.active:
-                        next_grab = min(next_grab, step + max(int(params.grab_check_every), 1))
-                elif tree_hits:
-                    invalid = "too many breakages"
-        if step == next_rec or invalid:
-            sample = step % rec == 0
-            next_rec = min((step // rec + 1) * rec, n_total)
-            invalid = invalid or _health(m, d, params, step * dt)
-            if invalid is None and time.perf_counter() - t_start > max_wall_s:
-                invalid = f"wall-clock limit ({max_wall_s:g} s) exceeded"
-            if invalid:
+class _Run:
+    """One episode in progress: the current model (replaced by recompiles), controls, monitors and
+    what has been recorded. ``start`` takes the first sample, ``loop`` steps to the end."""
+
+    def __init__(self, cm: CompiledMachine, schedule: ControlSchedule, bindings: Bindings | None,
+                 wheels_automatic: bool, duration: float, record_every: float) -> None:
+        self.cm, self.first, self.params, self.m = cm, cm, cm.params, cm.model
+        self.d = cm.make_data()
+        cm.apply_world_forces(self.d)
+        self.ctl = MachineControls(cm, schedule, bindings, wheels_automatic)
+        if self.ctl.mutates_model:   # grab poses, coasting wheels: keep the shared model intact
+            self.m = copy.copy(self.m)
+        self.schedule, self.duration = schedule, duration
+        self.dt = self.m.opt.timestep
+        self.n_total = max(round(duration / self.dt), 0)
+        self.rec = max(round(record_every / self.dt), 1)
+        self.recompiles = 0
+        self.recorder = _Recorder()
+        self.times: list[float] = []
+        self.trig: _Triggers | None = None
+        self.damage: list[DamageEvent] = []
+        self.invalid: str | None = None
+        self.broken = False   # MuJoCo raised: the data is not recycled
+        self.step = 0
+
+    def apply_ctrl(self, t: float) -> None:
+        if self.m.nu:
+            self.ctl.apply(self.m, self.d, t)
+
+    def start(self, level: Level | None) -> None:
+        """Keys held at t = 0 (a decoupler may fire), the monitors, and the first sample."""
+        ctl = self.ctl
+        mujoco.mj_forward(self.m, self.d)
+        fire = ctl.press(0.0, self.m, self.d)
+        if fire and ctl.children(fire):   # a decoupler key held from t = 0
+            self.cm, self.m, self.d = _decouple(ctl, self.cm, self.m, self.d, fire)
+            self.recompiles += 1
+        self.monitor = _Monitor(self.cm)
+        self.never = never = self.n_total + 1
+        self.brk = max(int(self.params.break_check_every), 1)
+        self.next_break = self.brk if self.monitor.active else never
+        # grabs: the first look after ``grab_check_every`` steps, then when ``ctl.check`` asks
+        self.next_grab = max(int(self.params.grab_check_every), 1) if ctl.grabbers.active else never
+        self.switches = sorted({round(t / self.dt) for t in self.schedule.switch_times()
+                                if 0 < t < self.duration} - {0})
+        self.switches.append(never)
+        self.apply_ctrl(0.0)
+        mujoco.mj_forward(self.m, self.d)
+        self.recorder.use(self.cm)
+        self.recorder.record(self.d)
+        self.times.append(0.0)
+        self.trig = _Triggers(self.cm, level or self.cm.level)
+        self.trig.check(self.cm, self.d, 0.0)
+
+    def loop(self, clock: _WallClock, max_wall_s: float, stop_on_win: bool) -> None:
+        """Step to the end, acting at key switches, grab and break checks and samples."""
+        assert self.trig is not None
+        rec, dt, sw = self.rec, self.dt, 0
+        next_rec = min(rec, self.n_total)
+        while self.step < self.n_total:
+            nxt = min(next_rec, self.next_break, self.next_grab, self.switches[sw], self.step + clock.chunk)
+            mujoco.mj_step(self.m, self.d, nstep=nxt - self.step)
+            step = self.step = nxt
+            if step == self.switches[sw]:
+                sw += 1
+                self._switch(step)
+            if step == self.next_grab:
+                k = self.ctl.check(self.m, self.d)
+                self.next_grab = self.never if k is None else step + k
+            if step == self.next_break:
+                self.next_break += self.brk
+                self._breaks(step)
+            if clock.expired(step):
+                self.invalid = self.invalid or (f"{REASON_WALL_LIMIT}: wall-clock limit ({max_wall_s:g} s) "
+                                                f"exceeded after {step * dt:g} s of {self.duration:g} s")
                 break
-            trig.check(cm, d, step * dt)
-            if sample or (trig.won and stop_on_win):
-                recorder.record(d)
-                times.append(step * dt)
-            if trig.won and stop_on_win:
-                break
-    pos, rot, vel = recorder.arrays()
-    opos, orot, ovel = recorder.object_arrays(len(cm.objects))
-    if cm is first:
-        first.release_data(d)
-    blocks = cm.placed.blocks
-    return Episode(np.array(times), pos, rot, vel, tuple(b.order_id for b in blocks),
-                   tuple(b.type_id for b in blocks), damage, invalid, sim_time=step * dt, steps=step,
-                   wall_s=time.perf_counter() - t_start, compile_s=cm.compile_s, recompiles=recompiles,
-                   object_names=tuple(o.name for o in cm.objects), object_positions=opos,
-                   object_rotations=orot, object_velocities=ovel, trigger_events=list(trig.events),
-                   won=trig.won, win_time=trig.win_time, progress=trig.progress)
+            if step == next_rec or self.invalid:
+                sample = step % rec == 0
+                next_rec = min((step // rec + 1) * rec, self.n_total)
+                self.invalid = self.invalid or _health(self.m, self.d, self.params, step * dt)
+                if self.invalid:
+                    break
+                self.trig.check(self.cm, self.d, step * dt)
+                if sample or (self.trig.won and stop_on_win):
+                    self.recorder.record(self.d)
+                    self.times.append(step * dt)
+                if self.trig.won and stop_on_win:
+                    break
+
+    def _switch(self, step: int) -> None:
+        """A key changes at ``step``: press/release (decouplers fire), then the new controls."""
+        fire = self.ctl.press(step * self.dt, self.m, self.d)
+        if fire and self.ctl.children(fire):
+            self.cm, self.m, self.d = _decouple(self.ctl, self.cm, self.m, self.d, fire)
+            self.monitor = _Monitor(self.cm)
+            self.recorder.use(self.cm)
+            self.recompiles += 1
+        self.apply_ctrl(step * self.dt)
+        if self.ctl.grabbers.active:
+            self.next_grab = step     # a release/close or a recompile: look now
+
+    def _breaks(self, step: int) -> None:
+        """Break the connections over their limits (welds off, tree connections by recompiling)."""
+        broken = self.monitor.check(self.m, self.d)
+        if not broken:
+            return
+        cm, tree_hits = self.cm, []
+        for conn, f, tq in broken:
+            b = cm.placed.blocks[conn.block]
+            self.damage.append(DamageEvent(step * self.dt, conn.block, b.order_id, b.type_id, conn.parent,
+                                           f, tq, conn.kind))
+            if conn.kind == "weld":
+                self.d.eq_active[conn.eq] = 0
+            else:
+                tree_hits.append(conn.block)
+        if tree_hits and self.recompiles < self.params.max_breaks:
+            self.cm, self.m, self.d = _recompile(cm, self.m, self.d, tree_hits)
+            self.ctl.use(self.cm)
+            self.apply_ctrl(step * self.dt)
+            self.monitor = _Monitor(self.cm)
+            self.recorder.use(self.cm)
+            self.recompiles += 1
+            if self.ctl.grabbers.active:
+                self.next_grab = min(self.next_grab, step + max(int(self.params.grab_check_every), 1))
+        elif tree_hits:
+            self.invalid = "too many breakages"
+
+    def episode(self, t_start: float) -> Episode:
+        """The trace recorded so far as an ``Episode``."""
+        cm, trig = self.cm, self.trig
+        blocks = cm.placed.blocks
+        n = len(blocks)
+        if self.recorder.raw:
+            pos, rot, vel = self.recorder.arrays()
+        else:   # MuJoCo failed before the first sample
+            pos, rot, vel = np.zeros((0, n, 3)), np.zeros((0, n, 4)), np.zeros((0, n, 3))
+        opos, orot, ovel = self.recorder.object_arrays(len(cm.objects))
+        if cm is self.first and not self.broken:
+            self.first.release_data(self.d)
+        return Episode(np.array(self.times), pos, rot, vel, tuple(b.order_id for b in blocks),
+                       tuple(b.type_id for b in blocks), self.damage, self.invalid,
+                       sim_time=self.step * self.dt, steps=self.step,
+                       wall_s=time.perf_counter() - t_start, compile_s=cm.compile_s,
+                       recompiles=self.recompiles, object_names=tuple(o.name for o in cm.objects),
+                       object_positions=opos, object_rotations=orot, object_velocities=ovel,
+                       trigger_events=list(trig.events) if trig else [], won=trig.won if trig else False,
+                       win_time=trig.win_time if trig else None, progress=trig.progress if trig else 0.0)
 
 
 def _decouple(ctl: MachineControls, cm: CompiledMachine, m: mujoco.MjModel, d: mujoco.MjData,
