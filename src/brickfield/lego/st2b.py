@@ -123,8 +123,7 @@ def split_files(path: str | Path, split: str = "train") -> list[Path]:
     (``bad_file`` / ``no_split``) when there is nothing to read."""
     root = Path(path)
     if root.is_file():
-        if root.suffix.lower() not in _SUFFIXES:
-            raise ST2BError("bad_file", f"{root}: expected .parquet, .jsonl or .arrow", path=str(root))
+        _kind(root)  # refuse a file of no known kind here rather than while reading
         return [root]
     if not root.is_dir():
         raise ST2BError("bad_file", f"{root} does not exist", path=str(root))
@@ -142,6 +141,25 @@ def split_files(path: str | Path, split: str = "train") -> list[Path]:
     return files
 
 
+def _kind(path: Path) -> str:
+    """``parquet``, ``arrow`` or ``jsonl``: from the suffix, else sniffed from the first bytes."""
+    suffix = path.suffix.lower()
+    if suffix in _SUFFIXES:
+        return suffix[1:]
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ST2BError("bad_file", f"cannot read {path}: {exc}", path=str(path)) from None
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"ARROW1") or head.startswith(b"\xff\xff\xff\xff"):  # IPC file / stream
+        return "arrow"
+    if head.lstrip().startswith(b"{"):
+        return "jsonl"
+    raise ST2BError("bad_file", f"{path}: not parquet, Arrow IPC or JSONL", path=str(path))
+
+
 def _check_columns(names: list[str], path: Path) -> None:
     missing = [c for c in _REQUIRED if c not in names]
     if missing:
@@ -154,7 +172,7 @@ def _arrow_batches(path: Path, columns: list[str] | None,
     import pyarrow.parquet as pq
 
     try:
-        if path.suffix.lower() == ".parquet":
+        if _kind(path) == "parquet":
             pf = pq.ParquetFile(str(path))
             names = pf.schema_arrow.names
             _check_columns(names, path)
@@ -199,7 +217,7 @@ def _jsonl_records(path: Path) -> Iterator[dict[str, Any] | ST2BError]:
 
 def _records(files: list[Path], columns: list[str] | None) -> Iterator[dict[str, Any] | ST2BError]:
     for path in files:
-        if path.suffix.lower() == ".jsonl":
+        if _kind(path) == "jsonl":
             yield from _jsonl_records(path)
         else:
             for batch in _arrow_batches(path, columns, 256):
