@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from multiprocessing.pool import AsyncResult, Pool
 
 from brickfield.core.evaluation import Evaluation
-from brickfield.core.registry import get_domain
+from brickfield.core.registry import domain_modules, get_domain
 from brickfield.core.task import TaskSpec
 
 __all__ = ["BACKENDS", "Evaluator", "evaluate_many", "evaluate_one", "records_equal"]
@@ -32,6 +32,19 @@ OnResult = Callable[[int, Evaluation], None]
 def evaluate_one(text: str | bytes, task: TaskSpec) -> Evaluation:
     """Evaluate one answer through its task's domain (never raises on model text)."""
     return get_domain(task.domain).evaluate_text(text, task)
+
+
+def _import_domains(modules: Sequence[str]) -> None:
+    """Worker initializer: register every domain the parent had (plugin domains included)."""
+    import importlib
+
+    for name in modules:
+        if name != "__main__":
+            importlib.import_module(name)
+
+
+def _ready(_: int) -> bool:
+    return True
 
 
 def _evaluate_in_worker(text: str | bytes, task: TaskSpec) -> Evaluation:
@@ -64,7 +77,8 @@ class Evaluator:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
         self.workers = max(1, int(workers))
-        self.backend = "serial" if backend == "serial" or (backend == "auto" and self.workers == 1) else "process"
+        serial = backend == "serial" or (backend == "auto" and self.workers == 1)
+        self.backend = "serial" if serial else "process"
         self._pool: Pool | None = None
 
     def __enter__(self) -> Evaluator:
@@ -83,7 +97,9 @@ class Evaluator:
     def _get_pool(self) -> Pool:
         if self._pool is None:
             # spawn: workers must not inherit threads (BLAS, MuJoCo, tokenizers) from the parent
-            self._pool = mp.get_context("spawn").Pool(self.workers)
+            self._pool = mp.get_context("spawn").Pool(self.workers, _import_domains, (domain_modules(),))
+            # wait for the workers' start-up (imports) so that it never counts against a wall limit
+            self._pool.map(_ready, range(self.workers), chunksize=1)
         return self._pool
 
     def map(self, items: Iterable[Item], *, item_wall_s: float | None = None,

@@ -26,6 +26,12 @@ def get_domain(name: str) -> Domain:
         raise KeyError(f"unknown domain {name!r}; known: {sorted(set(_DOMAINS) | set(_BUILTIN))}") from None
 
 
+def domain_modules() -> list[str]:
+    """Modules that define the registered domains: worker processes import them so that plugin
+    domains registered in the parent exist there too."""
+    return sorted({type(d).__module__ for d in _DOMAINS.values()} | set(_BUILTIN.values()))
+
+
 def list_domains() -> list[str]:
     """Names of the registered and built-in domains, sorted."""
     return sorted(set(_DOMAINS) | set(_BUILTIN))
