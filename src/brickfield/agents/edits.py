@@ -151,6 +151,8 @@ Edit = Add | Remove | Move
 
 
 def _targets_text(targets: tuple[Target, ...]) -> str:
+    if not isinstance(targets, tuple) or not all(isinstance(t, tuple) and len(t) == 2 for t in targets):
+        return f" to {targets!r}"[:200]  # a malformed Edit object: shown as is, refused by apply_edits
     return "".join(f" to [{p}] in [{k}]" for p, k in targets)
 
 
@@ -571,8 +573,9 @@ class _Run:
         if 0 <= sid < len(self.slots):
             why = "was removed" if self.slots[sid].type_id else "was to be added by an Add step that failed"
             raise _Fail(EditCode.UNKNOWN_BLOCK, f"{what} {sid} {why}")
-        raise _Fail(EditCode.UNKNOWN_BLOCK, f"there is no {what} {sid}; the machine has order_ids "
-                    f"0-{len(self.slots) - 1}")
+        last = max(i for i, s in enumerate(self.slots) if s.alive)
+        raise _Fail(EditCode.UNKNOWN_BLOCK, f"{what} {sid} does not exist; the machine has order_ids "
+                    f"0-{last}")
 
     def _free_points(self, parent: int, ignore: int | None = None) -> list[int]:
         n = len(BLOCKS[self.slots[parent].type_id].attach_points)
