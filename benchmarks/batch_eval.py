@@ -20,8 +20,9 @@ from brickfield.core import Evaluator, get_domain
 from brickfield.core.batch import records_equal
 from brickfield.machines.reference import reference_machine
 
-MIX = (("car", "car:1"), ("catapult", "catapult:1"), ("car_wheels_down", "car:1"), ("car_no_wheels", "car:1"),
-       ("catapult_no_boulder", "catapult:1"), ("delivery", "car:1"), ("fetch", "car:1"), ("car", "catapult:1"))
+MIX = (("car", "car:1"), ("catapult", "catapult:1"), ("car_wheels_down", "car:1"),
+       ("car_no_wheels", "car:1"), ("catapult_no_boulder", "catapult:1"), ("delivery", "car:1"),
+       ("fetch", "car:1"), ("car", "catapult:1"))
 
 
 def answers(n: int) -> list[tuple[str, object]]:

@@ -69,8 +69,9 @@ class Evaluation:
     """Result of evaluating one answer on one task (see ``STATUSES`` and ``docs/records.md``).
 
     ``reward`` is the task's reward for ``ok`` (and for ``invalid`` when the task grades invalid designs,
-    as PVPO does), None for ``error`` (an evaluator bug must never look like a bad design), else 0.0. ``components`` are the named reward inputs
-    (combined by ``TaskSpec.reward``), ``metrics`` other numbers, ``issues`` typed problems
+    as PVPO does), None for ``error`` (an evaluator bug must never look like a bad design), else 0.0.
+    ``components`` are the named reward inputs (combined by ``TaskSpec.reward``), ``metrics`` other
+    numbers, ``issues`` typed problems
     (``{"code", "message", ...}``), ``design_text`` the canonical design (None when unparseable),
     ``details`` the domain's deterministic payload, ``timings`` seconds per phase (ignored by ``==``).
     """

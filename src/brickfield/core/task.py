@@ -118,8 +118,9 @@ class RewardSpec:
     def from_dict(cls, d: dict[str, Any]) -> RewardSpec:
         """Inverse of :meth:`to_dict`."""
         try:
-            return cls(tuple((str(n), float(w)) for n, w in d["components"]), str(d.get("combine", "product")),
-                       SuccessRule(**d.get("success", {})), str(d.get("description", "")),
+            comps = tuple((str(n), float(w)) for n, w in d["components"])
+            return cls(comps, str(d.get("combine", "product")), SuccessRule(**d.get("success", {})),
+                       str(d.get("description", "")),
                        bool(d.get("grade_invalid", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise TaskSpecError(f"bad reward spec: {exc}") from None

@@ -10,7 +10,8 @@ from typing import Any
 
 from brickfield.envs.registration import BRICK_ENV_ID, MACHINE_ENV_ID, register_envs
 
-__all__ = ["BRICK_ENV_ID", "MACHINE_ENV_ID", "BrickDesignEnv", "DesignEnv", "MachineDesignEnv", "register_envs"]
+__all__ = ["BRICK_ENV_ID", "MACHINE_ENV_ID", "BrickDesignEnv", "DesignEnv", "MachineDesignEnv",
+           "register_envs"]
 
 _LAZY = frozenset({"BrickDesignEnv", "DesignEnv", "MachineDesignEnv"})
 

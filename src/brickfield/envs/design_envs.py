@@ -176,13 +176,15 @@ class MachineDesignEnv(DesignEnv):
 
         self._params = dict(params)
         if tasks is not None:
-            specs = (machine_tasks(tasks) if isinstance(tasks, str) and ":" not in tasks and "_level" not in tasks
+            is_suite = isinstance(tasks, str) and ":" not in tasks and "_level" not in tasks
+            specs = (machine_tasks(tasks) if is_suite
                      else [machine_task(n, **params) for n in ([tasks] if isinstance(tasks, str) else tasks)])
             if isinstance(tasks, str) and params:
                 specs = [machine_task(s.name, **params) for s in specs]
         else:
             family, number, variant = parse_level_name(task)
-            name = f"{family}:{level if level is not None else number}" + ("" if variant is None else f"@{variant}")
+            name = f"{family}:{level if level is not None else number}"
+            name += "" if variant is None else f"@{variant}"
             specs = [machine_task(name, **params)]
         pool = [_prompt(s) for s in machine_tasks("default")]
         super().__init__(specs, record_timings=record_timings, render_mode=render_mode, prompt_pool=pool)
@@ -225,7 +227,8 @@ class BrickDesignEnv(DesignEnv):
                          lego_task(f"caption/{i}", caption=str(t[0]), target=t[1], lam=lam, **params)
                          for i, t in enumerate(targets)]
             elif target is not None or caption is not None:
-                specs = [lego_task("caption/0", caption=caption or "A LEGO structure.", target=target, lam=lam,
+                specs = [lego_task("caption/0", caption=caption or "A LEGO structure.", target=target,
+                                   lam=lam,
                                    **params)]
             else:
                 specs = [lego_task(s.name, lam=lam, **params) for s in lego_tasks("default")]

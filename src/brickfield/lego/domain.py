@@ -35,7 +35,8 @@ class LegoDomain(DomainBase):
         p = task.params
         parsed = parse_text(text, world_dim=p["world_dim"], max_bricks=p["max_bricks"])
         if not parsed.structure.bricks and not parsed.issues:
-            return Parsed.from_error_code("no_bricks", "no brick lines found (expected `HxW (x,y,z)` per line)")
+            return Parsed.from_error_code("no_bricks",
+                                          "no brick lines found (expected `HxW (x,y,z)` per line)")
         return Parsed(parsed)
 
     def _evaluate(self, parsed: Parsed, task: TaskSpec) -> Evaluation:

@@ -54,7 +54,8 @@ def _issues(report: CheckReport, result: StabilityResult | None, idx: list[int])
     return issues
 
 
-def evaluate_parsed(parsed: ParsedText, task: TaskSpec, *, stability: StabilityConfig | None = None) -> Evaluation:
+def evaluate_parsed(parsed: ParsedText, task: TaskSpec, *,
+                    stability: StabilityConfig | None = None) -> Evaluation:
     """Check, analyse and score a lenient parse on a LEGO task (``brickfield.lego.tasks``)."""
     t0 = time.perf_counter()
     report = check_structure(parsed)

@@ -25,7 +25,8 @@ from brickfield.machines.tasks import machine_task, machine_tasks
 
 __all__ = ["DOMAIN", "MachineDomain", "MachineDraft"]
 
-_EPISODE_CODES = (("wall", "wall_limit"), ("NaN", "nan"), ("runaway", "runaway"), ("left the world", "runaway"),
+_EPISODE_CODES = (("wall", "wall_limit"), ("NaN", "nan"), ("runaway", "runaway"),
+                  ("left the world", "runaway"),
                   ("unstable", "unstable_simulation"), ("breakages", "too_many_breakages"),
                   ("compile", "compile_error"))
 
@@ -83,14 +84,16 @@ class MachineDomain(DomainBase):
         p = task.params
         quirks = bool(p["reference_quirks"])
         report: ValidityReport = (check_tree(draft.check.tree, reference_quirks=quirks)
-                                  if draft.check.tree is not None else file_invalid_report(draft.check, quirks))
+                                  if draft.check.tree is not None
+                                  else file_invalid_report(draft.check, quirks))
         scorer = level_scorer(p["task"], p["level"], variant=p["variant"], binary=p["binary"])
         issues: list[ParseIssue | dict[str, Any]] = list(report.issues) if not report.valid else []
         if not report.valid and not issues:
             issues = [ParseIssue("invalid_machine", report.errors[0] if report.errors else "invalid machine")]
         disallowed: tuple[str, ...] = ()
         if report.machine is not None:
-            disallowed = tuple(sorted({b.type_id for b in report.machine.blocks} - scorer.level.allowed_blocks))
+            types = {b.type_id for b in report.machine.blocks}
+            disallowed = tuple(sorted(types - scorer.level.allowed_blocks))
         if disallowed and not p["allow_any_block"]:
             issues.append(ParseIssue("block_not_allowed", f"blocks not allowed on {task.name}: "
                                      f"{', '.join(disallowed)}"))
@@ -115,7 +118,8 @@ class MachineDomain(DomainBase):
 
         p = task.params
         try:
-            result = evaluate_machine(report.machine, scorer, max_wall_s=float(task.limits.wall_seconds or 60.0),
+            result = evaluate_machine(report.machine, scorer,
+                                      max_wall_s=float(task.limits.wall_seconds or 60.0),
                                       seed=int(p["seed"]), bindings=p["bindings"])
         except BindingError as exc:
             issues.append({"code": "bad_binding", "message": str(exc)})

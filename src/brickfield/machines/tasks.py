@@ -114,7 +114,8 @@ def machine_task(name: str, *, variant: int | None = None, seed: int = 0, refere
 
 SUITES: dict[str, str] = {
     "default": "all 26 levels (car 1-5, catapult 1-11, delivery 1-9, fetch 1)",
-    "car": "car levels", "catapult": "catapult levels", "delivery": "delivery levels", "fetch": "fetch levels",
+    "car": "car levels", "catapult": "catapult levels", "delivery": "delivery levels",
+    "fetch": "fetch levels",
     "variants": "every level with seeded variants 1-3",
 }
 

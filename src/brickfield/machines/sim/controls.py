@@ -57,7 +57,8 @@ from brickfield.machines.sim.blocks import LINEAR_ROLES, Role, forward_ctrl
 from brickfield.machines.sim.compile import CompiledMachine
 from brickfield.machines.sim.params import DEFAULT_PARAMS, PhysicsParams
 
-__all__ = ["ACTIONS", "DEFAULT_KEYS", "REFERENCE_BINDINGS", "BindingError", "Bindings", "GrabberRuntime", "MachineControls",
+__all__ = ["ACTIONS", "DEFAULT_KEYS", "REFERENCE_BINDINGS", "BindingError", "Bindings", "GrabberRuntime",
+           "MachineControls",
            "resolve_bindings"]
 
 class BindingError(ValueError):
@@ -100,7 +101,8 @@ def resolve_bindings(placed: PlacedMachine, roles: Sequence[Role], overrides: Bi
 
     The key ``"*"`` applies its actions to every block that has them (a level-wide key mapping such
     as "decouplers on V"; blocks without the action are left alone); order_id keys override it.
-    Raises ``BindingError`` (a ``ValueError``) for an override naming an unknown order_id, a block that takes no key,
+    Raises ``BindingError`` (a ``ValueError``) for an override naming an unknown order_id, a block that
+    takes no key,
     or an action the block does not have."""
     out: dict[int, dict[str, str | bool | None]] = {}
     for i, role in enumerate(roles):
