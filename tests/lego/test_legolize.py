@@ -23,7 +23,7 @@ from brickfield.lego.legolize import (
     voxelize_mesh,
 )
 from brickfield.lego.library import brick_type
-from brickfield.lego.stability import analyze_stability
+from brickfield.lego.stability import StabilityConfig, analyze_stability
 from brickfield.lego.textformat import parse_structure
 from brickfield.lego.voxels import voxelize
 
@@ -221,9 +221,12 @@ def test_unusable_grids_raise_typed_errors(bad, code):
     assert info.value.code == code and isinstance(info.value, BrickfieldError)
 
 
-def test_world_size_is_bounded():
+def test_world_size_and_brick_count_are_bounded():
     with pytest.raises(LegolizeError):
         prepare_voxels(np.ones((2, 2, 2)), 65)
+    with pytest.raises(LegolizeError) as info:
+        legolize(sphere(5), LegolizeConfig(stability=StabilityConfig(max_bricks=5)))
+    assert info.value.code == "too_large"
 
 
 def test_result_to_dict_is_json():

@@ -330,6 +330,10 @@ def legolize(voxels: Any, config: LegolizeConfig | None = None) -> LegolizeResul
     target = prepare_voxels(voxels, cfg.world_dim)
     rng = np.random.default_rng(cfg.seed)
     layout = greedy_layout(target, rng, cfg.randomness)
+    n_bricks = sum(len(layer) for layer in layout.layers)
+    if n_bricks > scfg.max_bricks:
+        raise LegolizeError("too_large", f"{n_bricks} bricks exceed the stability analysis limit "
+                                         f"of {scfg.max_bricks} (StabilityConfig.max_bricks)")
     comps_initial = layout.components()[0]
     t1 = time.perf_counter()
     merges = retiled = 0
