@@ -62,6 +62,28 @@ def _default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _stop_strings_criteria(tokenizer: Any, stops: Sequence[str], prompt_len: int) -> Any:
+    """A StoppingCriteria that ends a sequence once its decoded tail contains a stop string.
+
+    transformers' own `stop_strings` precomputes tables over the whole vocabulary on every call (about a
+    second for a 128k vocabulary); decoding a short tail per step costs microseconds.
+    """
+    import torch
+    from transformers import StoppingCriteria
+
+    # Tokens decode to at least one character (bar special tokens), so this many cover any stop string.
+    window = 2 * max(len(s) for s in stops) + 8
+
+    class _StopStrings(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            tails = input_ids[:, max(prompt_len, input_ids.shape[1] - window):]
+            texts = tokenizer.batch_decode(tails, skip_special_tokens=True)
+            return torch.tensor([any(s in t for s in stops) for t in texts], dtype=torch.bool,
+                                device=input_ids.device)
+
+    return _StopStrings()
+
+
 class HFChatModel(BaseChatModel):
     """Chat completions from a local transformers causal LM.
 
@@ -163,7 +185,8 @@ class HFChatModel(BaseChatModel):
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         if request.stop:
-            kwargs.update(stop_strings=list(request.stop), tokenizer=self.tokenizer)
+            kwargs["stopping_criteria"] = [_stop_strings_criteria(self.tokenizer, request.stop,
+                                                                  int(input_ids.shape[1]))]
         if processors:
             kwargs["logits_processor"] = LogitsProcessorList(processors)
         devices = [] if self.model.device.type == "cpu" else [self.model.device]
