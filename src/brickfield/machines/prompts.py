@@ -8,10 +8,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from brickfield.machines.design.catalog import LINEAR_TYPES, attach_box, get_block
+from brickfield.machines.design.placement import FACING_QUATS
+from brickfield.machines.design.quat import quat_matrix
 from brickfield.machines.design.validity import SIZE_LIMITS, SizeLimits
 from brickfield.machines.levels.registry import Level
 
-__all__ = ["block_faces", "block_line", "block_table", "level_controls", "level_scoring",
+__all__ = ["block_faces", "block_line", "block_table", "facing_table", "level_controls", "level_scoring",
            "machine_system_prompt", "point_face", "tree_format_rules", "type_order"]
 
 _FACE_ORDER = ((2, 1, "front"), (2, -1, "back"), (0, -1, "left"), (0, 1, "right"), (1, -1, "down"),
@@ -79,6 +81,26 @@ _SCORING = {
     "Boulder_throw": "score = throw distance of the boulder x (1 + height gained), counted only if the "
                      "boulder flies at least 3 m high and is thrown, not carried",
 }
+
+
+_LOCAL_AXES = (("front", (0.0, 0.0, 1.0)), ("back", (0.0, 0.0, -1.0)), ("left", (-1.0, 0.0, 0.0)),
+               ("right", (1.0, 0.0, 0.0)), ("up", (0.0, 1.0, 0.0)), ("down", (0.0, -1.0, 0.0)))
+
+
+def facing_table() -> str:
+    """Where each face of a block points in the world for each of the six facings a block can have
+    (blocks attach without roll, so the facing fixes everything), computed from the placement
+    rotations: ``- facing x-: front x-, back x+, left z-, ...``."""
+    lines = []
+    for facing in ("z+", "z-", "x+", "x-", "y+", "y-"):
+        rot = quat_matrix(FACING_QUATS[facing])
+        cells = []
+        for name, v in _LOCAL_AXES:
+            w = [sum(rot[r][c] * v[c] for c in range(3)) for r in range(3)]
+            k = max(range(3), key=lambda i: abs(w[i]))
+            cells.append(f"{name} {'xyz'[k]}{'+' if w[k] > 0 else '-'}")
+        lines.append(f"- facing {facing}: " + ", ".join(cells))
+    return "\n".join(lines)
 
 
 def tree_format_rules(size_limits: SizeLimits = SIZE_LIMITS) -> str:
