@@ -11,9 +11,11 @@ The pipeline is StableText2Brick's (research/lego_anchors.md §1.6), rebuilt in 
    preferred orientation, which alternates between layers (x on even layers, y on odd ones) so that
    solid regions are crossed like masonry.
 2. **Merging to reduce components.** Side-by-side bricks of one layer that belong to different
-   stud-connected components and together form a library rectangle are merged; layers where two
-   components touch are then re-tiled with component labels instead of brick labels, so the tiler
-   prefers bricks that bridge them. A change is kept only when it lowers the component count.
+   stud-connected components and together form a library rectangle are merged; the regions (then
+   whole layers) where two components touch are then re-tiled with component labels instead of
+   brick labels, so the tiler prefers bricks that bridge them. A change is kept only when it lowers
+   the component count. Finally every side-by-side pair that forms a library brick is merged
+   (fewer bricks, one seam less, never a split).
 3. **Repair.** Bricks not connected to the ground are dropped. Then, while the stability analysis
    (:func:`brickfield.lego.stability.analyze_stability`) reports failing bricks: re-tile the failing
    bricks' layers and their neighbours with other orientations and seeded tie-breaks ("delete and
@@ -43,7 +45,15 @@ from brickfield.lego.checks import check_structure
 from brickfield.lego.library import DEFAULT_WORLD_DIM
 from brickfield.lego.stability import StabilityConfig, StabilityResult, analyze_stability
 from brickfield.lego.structure import Brick, Structure, world_dims
-from brickfield.lego.tiling import FOOTPRINTS, Layout, greedy_layout, merge_components, retile, tile_layer
+from brickfield.lego.tiling import (
+    FOOTPRINTS,
+    Layout,
+    consolidate,
+    greedy_layout,
+    merge_components,
+    retile,
+    tile_layer,
+)
 from brickfield.lego.voxels import iou, voxelize
 
 #: Largest world edge legolisation accepts (the stability analysis of bigger grids gets slow).
@@ -339,6 +349,7 @@ def legolize(voxels: Any, config: LegolizeConfig | None = None) -> LegolizeResul
     merges = retiled = 0
     if cfg.merge:
         layout, merges, retiled = merge_components(layout, cfg.seed)
+        merges += consolidate(layout)
     comps_merged = layout.components()[0]
     t2 = time.perf_counter()
     steps: list[RepairStep] = []

@@ -240,6 +240,17 @@ def greedy_layout(target: np.ndarray, rng: np.random.Generator, randomness: floa
 # phase 2: merging
 
 
+def _union(a: Placement, b: Placement) -> Placement | None:
+    """The library brick covering exactly `a` and `b` when `b` sits right after `a` along x or y."""
+    h, w, x, y = a
+    h2, w2, x2, y2 = b
+    if x2 == x + h and y2 == y and w2 == w and brick_type(h + h2, w):
+        return (h + h2, w, x, y)
+    if y2 == y + w and x2 == x and h2 == h and brick_type(h, w + w2):
+        return (h, w + w2, x, y)
+    return None
+
+
 def merge_pairs(layout: Layout) -> int:
     """Merge side-by-side bricks of different components into one library brick while any such pair
     exists; returns the number of merges."""
@@ -253,14 +264,11 @@ def merge_pairs(layout: Layout) -> int:
                        own[x, y + w, z] if y + w < layout.dims[1] else -1):
                 if nb < 0 or labels[nb] == labels[k]:
                     continue
-                h2, w2, x2, y2, _ = bricks[nb]
-                if x2 == x + h and y2 == y and w2 == w and brick_type(h + h2, w):
-                    new = (h + h2, w, x, y)
-                elif y2 == y + w and x2 == x and h2 == h and brick_type(h, w + w2):
-                    new = (h, w + w2, x, y)
-                else:
+                a, b = (h, w, x, y), bricks[nb][:4]
+                new = _union(a, b)
+                if new is None:
                     continue
-                layout.layers[z] = [p for p in layout.layers[z] if p not in ((h, w, x, y), (h2, w2, x2, y2))]
+                layout.layers[z] = [p for p in layout.layers[z] if p not in (a, b)]
                 layout.layers[z].append(new)
                 merges += 1
                 merged = True
@@ -269,6 +277,36 @@ def merge_pairs(layout: Layout) -> int:
                 break
         if not merged:
             return merges
+
+
+def consolidate(layout: Layout) -> int:
+    """Merge side-by-side bricks into single library bricks wherever they form one, largest results
+    first, until no pair is left; returns the number of merges. A merge removes a seam and joins the
+    bricks' connections, so it never splits a component or uncovers a cell."""
+    nx, ny = layout.dims[:2]
+    merges = 0
+    for z, layer in enumerate(layout.layers):
+        while True:
+            own = np.full((nx, ny), -1, dtype=np.int64)
+            for k, (h, w, x, y) in enumerate(layer):
+                own[x:x + h, y:y + w] = k
+            found = []
+            for k, (h, w, x, y) in enumerate(layer):
+                for nb in (own[x + h, y] if x + h < nx else -1, own[x, y + w] if y + w < ny else -1):
+                    if nb >= 0 and (u := _union(layer[k], layer[nb])) is not None:
+                        found.append((-u[0] * u[1], k, int(nb), u))
+            if not found:
+                break
+            used: set[int] = set()
+            new = []
+            for _, k, nb, u in sorted(found):
+                if k not in used and nb not in used:
+                    used |= {k, nb}
+                    new.append(u)
+            layer = [p for i, p in enumerate(layer) if i not in used] + new
+            merges += len(new)
+        layout.layers[z] = layer
+    return merges
 
 
 def _boundary_regions(layout: Layout, labels: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -332,5 +370,5 @@ def merge_components(layout: Layout, seed: int, max_attempts: int = 200) -> tupl
     return layout, merges, retiled
 
 
-__all__ = ["FOOTPRINTS", "Layout", "Placement", "greedy_layout", "merge_components", "merge_pairs", "retile",
-           "tile_layer"]
+__all__ = ["FOOTPRINTS", "Layout", "Placement", "consolidate", "greedy_layout", "merge_components",
+           "merge_pairs", "retile", "tile_layer"]
