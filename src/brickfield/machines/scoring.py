@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from brickfield.machines.design.catalog import BLOCKS
+from brickfield.machines.design.catalog import BLOCKS, BOULDER
 from brickfield.machines.levels.registry import LEVELS, Level, get_level
 from brickfield.machines.levels.schema import Trigger
 from brickfield.machines.levels.triggers import WIN_PROGRESS, box_distance
@@ -47,7 +47,6 @@ from brickfield.machines.sim.simulate import Episode
 __all__ = ["SCORERS", "LevelScorer", "ScoreResult", "available_tasks", "level_scorer", "score_car",
            "score_catapult", "score_deliver", "score_target_throw"]
 
-BOULDER = "36"
 HEIGHT_GATE = 3.0
 LAND_THRESHOLD = 0.05
 SMOOTH_WINDOW = 5

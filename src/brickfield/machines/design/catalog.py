@@ -223,7 +223,22 @@ MACHINE_BLOCKS: tuple[str, ...] = (*PAPER_BLOCKS, "4", "45")
 LINEAR_TYPES: frozenset[str] = frozenset(b.type_id for b in _TABLE if b.kind is BlockKind.LINEAR)
 """Two-parent types: brace 7, rubber band 9, winch 45."""
 
-FLIP_SENSITIVE: frozenset[str] = frozenset({"2", "46"})
+POWERED_WHEEL_TYPES: frozenset[str] = frozenset({"2", "46"})
+"""Powered wheels (the spinning block 22 is ``POWERED`` too but is no wheel)."""
+
+WHEEL_TYPES: frozenset[str] = POWERED_WHEEL_TYPES | {b.type_id for b in _TABLE if b.kind is BlockKind.WHEEL}
+"""Powered and free-spinning wheels."""
+
+LOOSE_TYPES: frozenset[str] = frozenset(b.type_id for b in _TABLE if b.kind is BlockKind.LOOSE)
+"""Blocks that never attach (boulder 36, bomb 23)."""
+
+BOULDER = "36"
+"""The boulder: the projectile of the catapult tasks."""
+
+CONTAINER = "30"
+"""The container: exempt from overlap with its parent and given a front-facing attach box."""
+
+FLIP_SENSITIVE: frozenset[str] = POWERED_WHEEL_TYPES
 """Powered wheels: written with ``flipped=True`` when facing x- so both sides drive +z."""
 
 CONTAINER_ATTACH_BOX: tuple[Vec3, Vec3] = ((0.0, 0.0, 0.5), (1.0, 1.0, 1.0))
@@ -267,7 +282,7 @@ def attach_box(spec: BlockSpec) -> tuple[Vec3, Vec3]:
     Equal to the outline box except for the container, which uses a 1x1x1 box at (0,0,0.5) so its
     single attach point faces forward (reference behaviour).
     """
-    if spec.type_id == "30":
+    if spec.type_id == CONTAINER:
         return CONTAINER_ATTACH_BOX
     return spec.center, spec.size
 

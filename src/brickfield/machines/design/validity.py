@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from brickfield.core.errors import ParseError, ParseIssue
+from brickfield.machines.design.catalog import CONTAINER, POWERED_WHEEL_TYPES
 from brickfield.machines.design.placement import Layout, layout
 from brickfield.machines.design.tree import (
     DEFAULT_LIMITS,
@@ -112,7 +113,7 @@ def _block_dict(b: Any) -> dict[str, Any]:
     if b.position_b is not None:
         d["position_b"] = _round(b.position_b)
         d["end_position"] = _round(np.subtract(b.position_b, b.position))
-    if b.type_id in ("2", "46"):
+    if b.type_id in POWERED_WHEEL_TYPES:
         d["flipped"] = b.flipped
     return d
 
@@ -128,7 +129,7 @@ def overlap_pairs(lay: Layout) -> list[tuple[int, int]]:
     order = np.array([b.order_id for b in blocks])
     # The reference records -1 as the parent of linear blocks and compares order_ids (not indices).
     parent = np.array([b.parent if lay.solid[i] else -1 for i, b in enumerate(blocks)])
-    container = np.array([b.type_id == "30" for b in blocks])
+    container = np.array([b.type_id == CONTAINER for b in blocks])
     i_parent_of_j = order[:, None] == parent[None, :]
     j_parent_of_i = order[None, :] == parent[:, None]
     exempt = (i_parent_of_j & container[:, None]) | (~i_parent_of_j & j_parent_of_i & container[None, :])

@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from brickfield.machines.design.catalog import BLOCKS
+from brickfield.core.evaluation import jsonable
+from brickfield.machines.design.catalog import BLOCKS, BOULDER, LOOSE_TYPES, POWERED_WHEEL_TYPES, WHEEL_TYPES
 from brickfield.machines.design.quat import quat_conj, quat_rotate
 from brickfield.machines.design.types import PlacedMachine
 from brickfield.machines.evaluate import TaskResult
@@ -44,9 +45,6 @@ __all__ = ["DamageInfo", "Feedback", "FeedbackWarning", "OrientationSpan", "Targ
 DETACH_DISTANCE = 0.5      # m of pivot drift that counts as off the machine (reference: 0.5)
 SUSPENSION_SLACK = 0.5     # m: a suspension slides this far by design (PhysicsParams default)
 WHEEL_CONTACT_TOL = 0.1    # m: a wheel whose lowest point is this close to y = 0 touches the ground
-LOOSE_TYPES = frozenset({"36", "23"})
-POWERED_WHEELS = frozenset({"2", "46"})
-WHEELS = POWERED_WHEELS | {"40", "60"}
 MAX_SPANS = 8
 _PIVOT_AT_CENTRE = frozenset({Role.HINGE, Role.STEER_HINGE, Role.BALL, Role.CASTER})
 _X, _Y, _Z = np.eye(3)
@@ -75,15 +73,6 @@ def block_name(type_id: str) -> str:
     """Catalog name of a type id (``type X`` when unknown)."""
     spec = BLOCKS.get(type_id)
     return spec.name if spec is not None else f"type {type_id}"
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with tuples turned into lists, recursively (what ``json`` round-trips to)."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def _r(x: float, d: int = 3) -> float:
@@ -289,9 +278,9 @@ def _wheels(ep: Episode | None, placed: PlacedMachine) -> tuple[list[WheelInfo],
     warns: list[FeedbackWarning] = []
     lows = [b.box_min[1] for b in placed.blocks if b.box_min is not None]
     for b in placed.blocks:
-        if b.type_id not in WHEELS:
+        if b.type_id not in WHEEL_TYPES:
             continue
-        spec, powered = BLOCKS[b.type_id], b.type_id in POWERED_WHEELS
+        spec, powered = BLOCKS[b.type_id], b.type_id in POWERED_WHEEL_TYPES
         label = f"{spec.name} (order_id {b.order_id})"
         drive = _wheel_drive(quat_rotate(np.array(b.rotation), _Z), b.flipped)
         drive_label = facing_label(drive) if powered and np.linalg.norm(drive) > 0.5 else None
@@ -357,7 +346,7 @@ def _targets(result: TaskResult, ep: Episode, kind: str, det: np.ndarray, target
     elif kind == "car":
         chosen = [(0, "machine")]
     elif kind == "catapult":
-        boulders = sorted((i for i in loose if ep.type_ids[i] == "36"), key=lambda i: (i != scored, i))
+        boulders = sorted((i for i in loose if ep.type_ids[i] == BOULDER), key=lambda i: (i != scored, i))
         chosen = [(i, "boulder") for i in boulders] + [(0, "machine")]
     else:
         chosen = [(i, "object") for i in loose] + [(0, "machine")]

@@ -40,7 +40,7 @@ import numpy as np
 
 from brickfield.core.errors import ParseError
 from brickfield.core.textio import ensure_text
-from brickfield.machines.design.catalog import LINEAR_TYPES, bsg_id
+from brickfield.machines.design.catalog import LINEAR_TYPES, POWERED_WHEEL_TYPES, bsg_id
 from brickfield.machines.design.placement import place, tree_from_global
 from brickfield.machines.design.quat import besiege_rotate
 from brickfield.machines.design.tree import MAX_BLOCKS, ConstructionTree, TreeLimits, TreeParseError
@@ -108,7 +108,7 @@ def block_data(block: PlacedBlock) -> list[DataEntry]:
     t = block.type_id
     if t == "0":
         return [DataEntry("Integer", "bmt-version", "1")]
-    if t in ("2", "46"):
+    if t in POWERED_WHEEL_TYPES:
         out = [DataEntry("Boolean", "bmt-automatic", "True"), DataEntry("Boolean", "bmt-auto-brake", "False")]
         if block.flipped:  # the reference writes the key only when it is True
             out.append(DataEntry("Boolean", "flipped", "True"))
