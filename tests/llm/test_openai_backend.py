@@ -212,6 +212,24 @@ def test_sync_complete_works_inside_a_running_event_loop(client, server):
     assert len(server.requests) == 2
 
 
+def test_a_forked_child_can_keep_using_the_model(client, server):
+    import multiprocessing
+
+    assert client.complete(REQ).texts == ["hello #0 seed=None"]  # the private loop thread now runs
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+
+    def child() -> None:
+        queue.put(client.complete(ChatRequest.from_prompt("from the child")).text)
+
+    proc = ctx.Process(target=child)
+    proc.start()
+    proc.join(timeout=20)
+    if proc.is_alive():
+        proc.kill()
+    assert proc.exitcode == 0 and queue.get(timeout=1) == "from the child #0 seed=None"
+
+
 def test_environment_configures_base_url_key_and_model(server, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", server.url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")

@@ -28,11 +28,15 @@ class LoopThread:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
 
     def loop(self) -> asyncio.AbstractEventLoop:
-        """The private loop (started when needed)."""
+        """The private loop (started when needed, and again in a forked child, where the thread is gone)."""
         with self._lock:
-            if self._loop is None or self._loop.is_closed():
+            stale = (self._loop is None or self._loop.is_closed() or self._pid != os.getpid()
+                     or self._thread is None or not self._thread.is_alive())
+            if stale:
+                self._pid = os.getpid()
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
 
@@ -46,6 +50,11 @@ class LoopThread:
                 ready.wait()
                 self._loop = loop
             return self._loop
+
+    def owns(self, loop: asyncio.AbstractEventLoop | None) -> bool:
+        """Whether `loop` is this object's live private loop (in this process)."""
+        return (loop is not None and loop is self._loop and not loop.is_closed() and self._pid == os.getpid()
+                and self._thread is not None and self._thread.is_alive())
 
     def _on_own_thread(self) -> bool:
         return self._thread is not None and threading.current_thread() is self._thread

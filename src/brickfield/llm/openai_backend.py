@@ -143,6 +143,7 @@ class OpenAIChatModel(BaseChatModel):
         self._runner = LoopThread(f"brickfield-llm-{model}")
         self._client: openai.AsyncOpenAI | None = None
         self._semaphore: asyncio.Semaphore | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     # -- sync/async entry points: all I/O runs on the private loop -------------------------------------
     def _complete_live(self, request: ChatRequest) -> ChatResult:
@@ -153,14 +154,19 @@ class OpenAIChatModel(BaseChatModel):
 
     def close(self) -> None:
         """Close the HTTP client and stop the private loop (reopened on the next call)."""
-        client, self._client, self._semaphore = self._client, None, None
-        if client is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is already gone; sockets close with it
+        client, loop = self._client, self._client_loop
+        self._client = self._semaphore = self._client_loop = None
+        if client is not None and self._runner.owns(loop):  # else its loop is gone and took the sockets
+            with contextlib.suppress(RuntimeError):
                 self._runner.run(client.close())
         self._runner.close()
 
     def _http(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
-        if self._client is None or self._semaphore is None:
+        # The client's connections and the semaphore belong to one loop; a restarted private loop (after
+        # close() or a fork) gets fresh ones.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._semaphore is None or self._client_loop is not loop:
+            self._client_loop = loop
             self._client = openai.AsyncOpenAI(api_key=self.api_key, base_url=self.base_url,
                                               timeout=self.timeout, max_retries=0,
                                               default_headers=self.default_headers or None)
