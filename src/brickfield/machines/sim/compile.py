@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -133,36 +134,14 @@ class CompiledMachine:
 
 
 def default_catalog() -> Mapping[str, BlockSpec]:
-    """The project's block catalog (``brickfield.machines.design.catalog``)."""
-    from brickfield.machines.design import catalog as cat
+    """The project's block catalog (``brickfield.machines.design.catalog.BLOCKS``)."""
+    from brickfield.machines.design.catalog import BLOCKS
 
-    for name in ("CATALOG", "BLOCKS", "BLOCK_SPECS"):
-        table = getattr(cat, name, None)
-        if isinstance(table, Mapping):
-            return table
-    getter = getattr(cat, "get_catalog", None) or getattr(cat, "load_catalog", None)
-    if getter is None:
-        raise ImportError("brickfield.machines.design.catalog exposes no catalog mapping")
-    return getter()
+    return BLOCKS
 
 
-def compile_machine(placed: PlacedMachine, params: PhysicsParams = DEFAULT_PARAMS,
-                    obstacles: Iterable[Box | Primitive] = (),
-                    catalog: Mapping[str, BlockSpec] | None = None, detached: Iterable[int] = (), *,
-                    level: Level | None = None) -> CompiledMachine:
-    """Build the MuJoCo model of ``placed`` (ground, obstacles, bodies, joints, actuators).
-
-    With ``level``, its obstacles, goal objects and wind are added (``obstacles`` come on top).
-    The machine is taken as placed: move it to the level's spawn first (``Level.place``)."""
-    t0 = time.perf_counter()
-    catalog = default_catalog() if catalog is None else catalog
-    detached = frozenset(detached)
-    obstacles = tuple(obstacles)
-    blocks = placed.blocks
-    n = len(blocks)
-    specs = [catalog[b.type_id] for b in blocks]
-    roles = tuple(role_of(b.type_id, s) for b, s in zip(blocks, specs, strict=True))
-
+def _new_spec(params: PhysicsParams) -> mujoco.MjSpec:
+    """An empty model with the simulation options of ``params``."""
     spec = mujoco.MjSpec()
     spec.modelname = "machine"
     spec.compiler.degree = False     # joint ranges below are in radians
@@ -176,149 +155,207 @@ def compile_machine(placed: PlacedMachine, params: PhysicsParams = DEFAULT_PARAM
     # parent/child bodies must collide (a swinging arm hits its base); blocks never start in
     # contact thanks to the collider gap, and fused blocks share one rigid group (never collide)
     opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_FILTERPARENT
-    world_obstacles = (*level.obstacles, *obstacles) if level is not None else obstacles
-    objects = add_world(spec, world_obstacles, level.goal_objects if level is not None else (), params)
+    return spec
 
-    pos_w = besiege_to_mj_vec([b.position for b in blocks])
-    quat_w = besiege_to_mj_quat([b.rotation for b in blocks])
-    bodies: list[mujoco.MjsBody | None] = [None] * n
-    group = list(range(n))          # rigid group representative (for brace welds)
-    base_ctrl: list[float] = []
-    welds: list[tuple[int, int]] = []   # (block, parent) in welded mode
-    tree_conn: list[tuple[int, int]] = []
-    for i, (b, s, role) in enumerate(zip(blocks, specs, roles, strict=True)):
-        if role in LINEAR_ROLES:
-            continue
-        p = b.parents[0] if b.parents else -1
-        free = i == 0 or role is Role.LOOSE or i in detached or p < 0 or bodies[p] is None
-        weld = not free and role not in ARTICULATED and params.connection_mode == "welded"
-        if free or weld:
-            body = spec.worldbody.add_body(name=f"b{i}", pos=list(pos_w[i]), quat=list(quat_w[i]))
-            body.add_freejoint(name=f"f{i}")
-            if weld:
-                welds.append((i, p))
-        else:
-            parent_body = bodies[p]
-            qp = quat_w[p]
-            rel_pos = rotate(quat_conj(qp), pos_w[i] - pos_w[p])
-            rel_quat = quat_mul(quat_conj(qp), quat_w[i])
-            body = parent_body.add_body(name=f"b{i}", pos=list(rel_pos), quat=list(rel_quat))
-            tree_conn.append((i, p))
-            if role in ARTICULATED:
-                add_joint(spec, body, i, role, s, params, b.flipped, base_ctrl)
+
+class _Build:
+    """The stages of ``compile_machine``, sharing the model spec and the bookkeeping they fill in."""
+
+    def __init__(self, spec: mujoco.MjSpec, placed: PlacedMachine, params: PhysicsParams,
+                 catalog: Mapping[str, BlockSpec], detached: frozenset[int]) -> None:
+        self.spec, self.placed, self.params, self.detached = spec, placed, params, detached
+        self.blocks = placed.blocks
+        n = len(self.blocks)
+        self.specs = [catalog[b.type_id] for b in self.blocks]
+        self.roles = tuple(role_of(b.type_id, s) for b, s in zip(self.blocks, self.specs, strict=True))
+        self.pos_w = besiege_to_mj_vec([b.position for b in self.blocks])
+        self.quat_w = besiege_to_mj_quat([b.rotation for b in self.blocks])
+        self.bodies: list[mujoco.MjsBody | None] = [None] * n
+        self.group = list(range(n))          # rigid group representative (for brace welds)
+        self.base_ctrl: list[float] = []
+        self.welds: list[tuple[int, int]] = []   # (block, parent) in welded mode
+        self.tree_conn: list[tuple[int, int]] = []
+        self.weld_braces: list[tuple[int, int, int]] = []
+        self.band_ids: list[int] = []
+        self.eq_info: list[tuple[int, int, str]] = []   # (block, other block, type for thresholds)
+
+    def local(self, par: int, point: np.ndarray) -> np.ndarray:
+        """``point`` (MuJoCo world) in the frame of block ``par``'s body."""
+        return rotate(quat_conj(self.quat_w[par]), point - self.pos_w[par])
+
+    def add_bodies(self) -> None:
+        """A body per solid block: a free body for the root, loose and detached blocks (and every
+        block in welded mode), else a child body of its parent, fused or joined by its joint."""
+        spec, params, bodies = self.spec, self.params, self.bodies
+        for i, (b, s, role) in enumerate(zip(self.blocks, self.specs, self.roles, strict=True)):
+            if role in LINEAR_ROLES:
+                continue
+            p = b.parents[0] if b.parents else -1
+            free = i == 0 or role is Role.LOOSE or i in self.detached or p < 0 or bodies[p] is None
+            weld = not free and role not in ARTICULATED and params.connection_mode == "welded"
+            if free or weld:
+                body = spec.worldbody.add_body(name=f"b{i}", pos=list(self.pos_w[i]),
+                                               quat=list(self.quat_w[i]))
+                body.add_freejoint(name=f"f{i}")
+                if weld:
+                    self.welds.append((i, p))
             else:
-                group[i] = group[p]
-        bodies[i] = body
-        add_block_geoms(body, i, role, s, params)
+                rel_quat = quat_mul(quat_conj(self.quat_w[p]), self.quat_w[i])
+                body = bodies[p].add_body(name=f"b{i}", pos=list(self.local(p, self.pos_w[i])),  # type: ignore[union-attr]
+                                          quat=list(rel_quat))
+                self.tree_conn.append((i, p))
+                if role in ARTICULATED:
+                    add_joint(spec, body, i, role, s, params, b.flipped, self.base_ctrl)
+                else:
+                    self.group[i] = self.group[p]
+            bodies[i] = body
+            add_block_geoms(body, i, role, s, params)
 
-    # linear blocks
-    weld_braces: list[tuple[int, int, int]] = []
-    band_ids: list[int] = []
-    for i, (b, role) in enumerate(zip(blocks, roles, strict=True)):
-        if role not in LINEAR_ROLES or len(b.parents) < 2 or b.position_b is None:
-            continue
-        pa, pb = b.parents[0], b.parents[1]
-        if bodies[pa] is None or bodies[pb] is None:
-            continue
-        ends = besiege_to_mj_vec([b.position, b.position_b])
-        for end, par, tag in ((ends[0], pa, "a"), (ends[1], pb, "b")):
-            local = rotate(quat_conj(quat_w[par]), end - pos_w[par])
-            site = bodies[par].add_site(name=f"s{i}{tag}", pos=list(local))
-            site.size = [0.05, 0, 0]
-        if role is Role.BRACE:
-            la = rotate(quat_conj(quat_w[pa]), ends[0] - pos_w[pa])
-            lb = rotate(quat_conj(quat_w[pa]), ends[1] - pos_w[pa])
-            g = bodies[pa].add_geom(type=_GEOM.mjGEOM_CAPSULE, size=[0.1, 0, 0],
-                                    fromto=list(la) + list(lb), mass=max(specs[i].mass, 1e-3))
-            g.contype = g.conaffinity = 0
-            if group[pa] != group[pb] or params.connection_mode == "welded":
-                weld_braces.append((i, pa, pb))
-        elif role is Role.WINCH:   # rope of variable length (sim.blocks.add_winch)
-            add_winch(spec, i, float(np.linalg.norm(ends[1] - ends[0])), params)
-            base_ctrl.append(0.0)
-        else:
-            t = spec.add_tendon(name=f"t{i}")
-            t.wrap_site(f"s{i}a")
-            t.wrap_site(f"s{i}b")
-            a = spec.add_actuator(name=f"a{i}", target=f"t{i}", trntype=mujoco.mjtTrn.mjTRN_TENDON)
-            a.gaintype = mujoco.mjtGain.mjGAIN_AFFINE
-            k, c = params.band_stiffness, params.band_damping
-            a.gainprm = [k * params.band_rest_length, -k, -c] + [0.0] * 7
-            a.biastype = mujoco.mjtBias.mjBIAS_NONE
-            a.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
-            a.ctrlrange = [0.0, 1.0]
-            a.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
-            a.forcerange = [-params.band_max_force, 0.0]   # a band only pulls
-            band_ids.append(len(base_ctrl))
-            base_ctrl.append(0.0)
+    def add_linear_blocks(self) -> None:
+        """Braces (a weld between their two ends' bodies), winches and rubber bands (tendons)."""
+        spec, params, bodies = self.spec, self.params, self.bodies
+        for i, (b, role) in enumerate(zip(self.blocks, self.roles, strict=True)):
+            if role not in LINEAR_ROLES or len(b.parents) < 2 or b.position_b is None:
+                continue
+            pa, pb = b.parents[0], b.parents[1]
+            if bodies[pa] is None or bodies[pb] is None:
+                continue
+            ends = besiege_to_mj_vec([b.position, b.position_b])
+            for end, par, tag in ((ends[0], pa, "a"), (ends[1], pb, "b")):
+                site = bodies[par].add_site(name=f"s{i}{tag}", pos=list(self.local(par, end)))  # type: ignore[union-attr]
+                site.size = [0.05, 0, 0]
+            if role is Role.BRACE:
+                la, lb = self.local(pa, ends[0]), self.local(pa, ends[1])
+                g = bodies[pa].add_geom(type=_GEOM.mjGEOM_CAPSULE, size=[0.1, 0, 0],  # type: ignore[union-attr]
+                                        fromto=list(la) + list(lb), mass=max(self.specs[i].mass, 1e-3))
+                g.contype = g.conaffinity = 0
+                if self.group[pa] != self.group[pb] or params.connection_mode == "welded":
+                    self.weld_braces.append((i, pa, pb))
+            elif role is Role.WINCH:   # rope of variable length (sim.blocks.add_winch)
+                add_winch(spec, i, float(np.linalg.norm(ends[1] - ends[0])), params)
+                self.base_ctrl.append(0.0)
+            else:
+                self._add_band(i)
 
-    # Load sensors on every breakable tree connection: a site at the child's origin (= the
-    # connection point) with a force and a torque sensor, i.e. the interaction wrench between the
-    # block and its parent computed by MuJoCo each step. A history of ``break_check_every`` samples
-    # lets the simulator see every step's load while reading it only once per check.
-    nsample = max(int(params.break_check_every), 1)
-    if params.breakable:
-        for i, _p in tree_conn:
-            site = bodies[i].add_site(name=f"c{i}", pos=[0, 0, 0])
+    def _add_band(self, i: int) -> None:
+        params = self.params
+        t = self.spec.add_tendon(name=f"t{i}")
+        t.wrap_site(f"s{i}a")
+        t.wrap_site(f"s{i}b")
+        a = self.spec.add_actuator(name=f"a{i}", target=f"t{i}", trntype=mujoco.mjtTrn.mjTRN_TENDON)
+        a.gaintype = mujoco.mjtGain.mjGAIN_AFFINE
+        k, c = params.band_stiffness, params.band_damping
+        a.gainprm = [k * params.band_rest_length, -k, -c] + [0.0] * 7
+        a.biastype = mujoco.mjtBias.mjBIAS_NONE
+        a.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+        a.ctrlrange = [0.0, 1.0]
+        a.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+        a.forcerange = [-params.band_max_force, 0.0]   # a band only pulls
+        self.band_ids.append(len(self.base_ctrl))
+        self.base_ctrl.append(0.0)
+
+    def add_load_sensors(self) -> None:
+        """Load sensors on every breakable tree connection: a site at the child's origin (= the
+        connection point) with a force and a torque sensor, i.e. the interaction wrench between the
+        block and its parent computed by MuJoCo each step. A history of ``break_check_every``
+        samples lets the simulator see every step's load while reading it only once per check."""
+        if not self.params.breakable:
+            return
+        nsample = max(int(self.params.break_check_every), 1)
+        for i, _p in self.tree_conn:
+            site = self.bodies[i].add_site(name=f"c{i}", pos=[0, 0, 0])  # type: ignore[union-attr]
             site.size = [0.02, 0, 0]
             for kind, stype in (("F", mujoco.mjtSensor.mjSENS_FORCE), ("T", mujoco.mjtSensor.mjSENS_TORQUE)):
-                spec.add_sensor(name=f"{kind}{i}", type=stype, objtype=mujoco.mjtObj.mjOBJ_SITE,
-                                objname=f"c{i}", nsample=nsample)
+                self.spec.add_sensor(name=f"{kind}{i}", type=stype, objtype=mujoco.mjtObj.mjOBJ_SITE,
+                                     objname=f"c{i}", nsample=nsample)
 
-    eq_info: list[tuple[int, int, str]] = []   # (block, other block, type for thresholds)
-    for i, p in welds:
-        spec.add_equality(name=f"w{i}", type=mujoco.mjtEq.mjEQ_WELD, name1=f"b{i}", name2=f"b{p}",
-                          objtype=mujoco.mjtObj.mjOBJ_BODY, solref=list(params.weld_solref))
-        spec.add_exclude(bodyname1=f"b{i}", bodyname2=f"b{p}")
-        eq_info.append((i, p, blocks[i].type_id))
-    for i, pa, pb in weld_braces:
-        # no explicit relpose: MuJoCo welds the two bodies in their placed (qpos0) relative pose
-        spec.add_equality(name=f"w{i}", type=mujoco.mjtEq.mjEQ_WELD, name1=f"b{pa}", name2=f"b{pb}",
-                          objtype=mujoco.mjtObj.mjOBJ_BODY, solref=list(params.weld_solref))
-        eq_info.append((i, pa, blocks[i].type_id))
+    def add_welds(self) -> None:
+        """Equality welds of welded-mode connections and of braces between rigid groups."""
+        spec, solref = self.spec, list(self.params.weld_solref)
+        for i, p in self.welds:
+            spec.add_equality(name=f"w{i}", type=mujoco.mjtEq.mjEQ_WELD, name1=f"b{i}", name2=f"b{p}",
+                              objtype=mujoco.mjtObj.mjOBJ_BODY, solref=solref)
+            spec.add_exclude(bodyname1=f"b{i}", bodyname2=f"b{p}")
+            self.eq_info.append((i, p, self.blocks[i].type_id))
+        for i, pa, pb in self.weld_braces:
+            # no explicit relpose: MuJoCo welds the two bodies in their placed (qpos0) relative pose
+            spec.add_equality(name=f"w{i}", type=mujoco.mjtEq.mjEQ_WELD, name1=f"b{pa}", name2=f"b{pb}",
+                              objtype=mujoco.mjtObj.mjOBJ_BODY, solref=solref)
+            self.eq_info.append((i, pa, self.blocks[i].type_id))
 
-    # grabbers: inactive welds to every body they may grab (controls.GrabberRuntime toggles them)
-    grabbers = [i for i, r in enumerate(roles) if r is Role.GRABBER and bodies[i] is not None]
-    if grabbers:
+    def add_grabbers(self) -> None:
+        """Inactive welds from each grabber to every body it may grab (controls.GrabberRuntime toggles)."""
+        roles = self.roles
+        grabbers = [i for i, r in enumerate(roles) if r is Role.GRABBER and self.bodies[i] is not None]
+        if not grabbers:
+            return
         own = {f"b{i}" for i, r in enumerate(roles) if r is not Role.LOOSE}
-        targets = [bd.name for bd in spec.worldbody.bodies
+        targets = [bd.name for bd in self.spec.worldbody.bodies
                    if bd.name not in own and any(j.type == mujoco.mjtJoint.mjJNT_FREE for j in bd.joints)]
-        add_grab_welds(spec, grabbers, (["world"] if params.grab_static else []) + targets, params)
+        static = ["world"] if self.params.grab_static else []
+        add_grab_welds(self.spec, grabbers, static + targets, self.params)
+
+    def index(self, model: mujoco.MjModel) -> dict[str, Any]:
+        """Ids in the compiled model: block bodies and geoms, linear-block sites, key actuators and
+        the breakable connections with their sensors and thresholds."""
+        n, roles, params = len(self.blocks), self.roles, self.params
+        block_body = np.full(n, -1, dtype=int)
+        for i in range(n):
+            if self.bodies[i] is not None:
+                block_body[i] = model.body(f"b{i}").id
+        geom_body = model.geom_bodyid
+        geoms = tuple(tuple(int(g) for g in np.flatnonzero(geom_body == block_body[i])) if block_body[i] >= 0
+                      else () for i in range(n))
+        site_names = {model.site(k).name for k in range(model.nsite)}
+        linear_sites = {i: (model.site(f"s{i}a").id, model.site(f"s{i}b").id)
+                        for i, r in enumerate(roles) if r in LINEAR_ROLES and f"s{i}a" in site_names}
+        key_actuators: dict[str, np.ndarray] = {}
+        if self.band_ids:
+            key_actuators[params.band_key] = np.array(self.band_ids, dtype=int)
+        conns: list[Connection] = []
+        if params.breakable:
+            for i, p in self.tree_conn:
+                fl, tl = params.threshold(self.blocks[i].type_id)
+                conns.append(Connection(i, p, "tree", int(block_body[i]), -1, fl, tl,
+                                        model.sensor(f"F{i}").id, model.sensor(f"T{i}").id))
+            for i, p, type_id in self.eq_info:
+                fl, tl = params.threshold(type_id)
+                conns.append(Connection(i, p, "weld", int(block_body[i]) if block_body[i] >= 0 else -1,
+                                        model.equality(f"w{i}").id, fl, tl))
+        return {"block_body": block_body, "block_geoms": geoms, "linear_sites": linear_sites,
+                "key_actuators": key_actuators, "connections": tuple(conns)}
+
+
+def compile_machine(placed: PlacedMachine, params: PhysicsParams = DEFAULT_PARAMS,
+                    obstacles: Iterable[Box | Primitive] = (),
+                    catalog: Mapping[str, BlockSpec] | None = None, detached: Iterable[int] = (), *,
+                    level: Level | None = None) -> CompiledMachine:
+    """Build the MuJoCo model of ``placed`` (ground, obstacles, bodies, joints, actuators).
+
+    With ``level``, its obstacles, goal objects and wind are added (``obstacles`` come on top).
+    The machine is taken as placed: move it to the level's spawn first (``Level.place``)."""
+    t0 = time.perf_counter()
+    catalog = default_catalog() if catalog is None else catalog
+    obstacles = tuple(obstacles)
+    spec = _new_spec(params)
+    world_obstacles = (*level.obstacles, *obstacles) if level is not None else obstacles
+    objects = add_world(spec, world_obstacles, level.goal_objects if level is not None else (), params)
+    build = _Build(spec, placed, params, catalog, frozenset(detached))
+    build.add_bodies()
+    build.add_linear_blocks()
+    build.add_load_sensors()
+    build.add_welds()
+    build.add_grabbers()
     model = spec.compile()
-    block_body = np.full(n, -1, dtype=int)
-    geoms: list[tuple[int, ...]] = []
-    for i in range(n):
-        if bodies[i] is not None:
-            block_body[i] = model.body(f"b{i}").id
-    geom_body = model.geom_bodyid
-    for i in range(n):
-        geoms.append(tuple(int(g) for g in np.flatnonzero(geom_body == block_body[i]))
-                     if block_body[i] >= 0 else ())
-    site_names = {model.site(k).name for k in range(model.nsite)}
-    linear_sites = {i: (model.site(f"s{i}a").id, model.site(f"s{i}b").id)
-                    for i, r in enumerate(roles) if r in LINEAR_ROLES and f"s{i}a" in site_names}
-    key_actuators: dict[str, np.ndarray] = {}
-    if band_ids:
-        key_actuators[params.band_key] = np.array(band_ids, dtype=int)
-    conns: list[Connection] = []
-    if params.breakable:
-        for i, p in tree_conn:
-            fl, tl = params.threshold(blocks[i].type_id)
-            conns.append(Connection(i, p, "tree", int(block_body[i]), -1, fl, tl,
-                                    model.sensor(f"F{i}").id, model.sensor(f"T{i}").id))
-        for i, p, type_id in eq_info:
-            fl, tl = params.threshold(type_id)
-            conns.append(Connection(i, p, "weld", int(block_body[i]) if block_body[i] >= 0 else -1,
-                                    model.equality(f"w{i}").id, fl, tl))
+    ids = build.index(model)
+    roles = build.roles
     object_body = np.array([model.body(o.body).id for o in objects], dtype=int)
-    wind_body, wind_force = _wind(model, level, params, object_body, block_body, roles)
+    wind_body, wind_force = _wind(model, level, params, object_body, ids["block_body"], roles)
     return CompiledMachine(
         model=model, spec=spec, placed=placed, params=params, obstacles=obstacles, catalog=catalog,
-        detached=detached, roles=roles, block_body=block_body, block_geoms=tuple(geoms),
-        loose=np.array([r is Role.LOOSE for r in roles], dtype=bool), linear_sites=linear_sites,
-        base_ctrl=np.array(base_ctrl, dtype=float), key_actuators=key_actuators,
-        connections=tuple(conns), compile_s=time.perf_counter() - t0, level=level, objects=objects,
-        object_body=object_body, wind_body=wind_body, wind_force=wind_force)
+        detached=build.detached, roles=roles, loose=np.array([r is Role.LOOSE for r in roles], dtype=bool),
+        base_ctrl=np.array(build.base_ctrl, dtype=float), compile_s=time.perf_counter() - t0, level=level,
+        objects=objects, object_body=object_body, wind_body=wind_body, wind_force=wind_force, **ids)
 
 
 def _wind(model: mujoco.MjModel, level: Level | None, params: PhysicsParams, object_body: np.ndarray,
