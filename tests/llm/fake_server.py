@@ -232,6 +232,9 @@ class FakeChatServer:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeChatServer
     protocol_version = "HTTP/1.1"  # keep-alive, like real servers: pooled connections get reused
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the client's delayed
+    # ACK (~40 ms per call on loopback).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
