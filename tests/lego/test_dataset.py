@@ -1,5 +1,7 @@
 import dataclasses
+import importlib.util
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from brickfield.lego.cli_data import dataset_cmd, legolize_cmd
 from brickfield.lego.dataset import (
     ST2B_COLUMNS,
     CaptionTarget,
+    DatasetError,
     DatasetStats,
     build_dataset,
     format_for,
@@ -22,6 +25,9 @@ from brickfield.lego.objects import CATEGORIES, make_object
 from brickfield.lego.st2b import load_st2b
 from brickfield.lego.stability import analyze_stability
 from brickfield.lego.textformat import parse_structure
+
+needs_pyarrow = pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None,
+                                   reason="pyarrow not installed")
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +159,7 @@ def test_jsonl_per_brick_round_trip(rows, tmp_path):
         [(r.structure_id, r.captions, r.bricks) for r in out]
 
 
+@needs_pyarrow
 def test_formats_and_empty_output(tmp_path):
     assert format_for("a.jsonl") == "jsonl" and format_for("a.parquet") == "parquet"
     assert format_for("a.bin", "jsonl") == "jsonl"
@@ -197,6 +204,7 @@ def _app() -> typer.Typer:
 runner = CliRunner()
 
 
+@needs_pyarrow
 def test_cli_dataset_writes_rows(tmp_path):
     out = tmp_path / "d.jsonl"
     r = runner.invoke(_app(), ["dataset", "--n", "4", "--out", str(out), "--seed", "1",
@@ -234,3 +242,14 @@ def test_cli_dataset_unwritable_out_exits_2(tmp_path):
     r = runner.invoke(_app(), ["dataset", "--n", "1", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "cannot write" in r.output
     assert r.exception is None or isinstance(r.exception, SystemExit)
+
+
+def test_parquet_without_pyarrow_is_a_typed_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(DatasetError) as info:
+        build_dataset(1, tmp_path / "d.parquet")
+    assert info.value.code == "missing_dependency"
+    r = runner.invoke(_app(), ["dataset", "--n", "1", "--out", str(tmp_path / "d.parquet")])
+    assert r.exit_code == 2 and "pyarrow" in r.output
+    assert build_dataset(1, tmp_path / "d.jsonl").rows == 1  # JSONL needs no pyarrow

@@ -1,4 +1,5 @@
 import json
+import sys
 from itertools import pairwise
 
 import numpy as np
@@ -260,6 +261,13 @@ def test_mesh_up_axis_and_files(tmp_path):
         voxelize_mesh(tmp_path / "junk.stl")
     with pytest.raises(LegolizeError):
         voxelize_mesh(path, up="x")
+
+
+def test_meshes_without_trimesh_are_a_typed_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "trimesh", None)
+    with pytest.raises(LegolizeError) as info:
+        voxelize_mesh("anything.stl")
+    assert info.value.code == "missing_dependency"
 
 
 # --- command ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from brickfield.core.cliutil import EXIT_FAIL, EXIT_OK, EXIT_UNREADABLE
-from brickfield.lego.dataset import DatasetRow, DatasetStats, build_dataset, format_for
+from brickfield.lego.dataset import DatasetError, DatasetRow, DatasetStats, build_dataset, format_for
 from brickfield.lego.legolize import (
     MAX_WORLD,
     LegolizeConfig,
@@ -143,6 +143,8 @@ def dataset_cmd(
                                   scores_layout=layout, on_row=advance)  # type: ignore[arg-type]
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
+    except DatasetError as err:
+        raise _fail(str(err)) from None
     typer.echo(f"wrote {stats.rows} rows ({stats.objects} objects, {stats.candidates} candidates, "
                f"{stats.repaired} repaired, {stats.dropped} dropped, {stats.duplicates} duplicate layouts) "
                f"to {out} ({kind})")

@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from brickfield.core.errors import BrickfieldError
 from brickfield.lego.legolize import LegolizeConfig, legolize
 from brickfield.lego.objects import CATEGORIES, make_object
 from brickfield.lego.structure import Structure
@@ -49,6 +50,26 @@ SCORE_DECIMALS = 6
 
 #: Score noise of the layout variants after the first (0 = the canonical layout).
 VARIANT_RANDOMNESS = 4.0
+
+
+class DatasetError(BrickfieldError):
+    """The dataset cannot be written as asked (``code``: ``missing_dependency``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{message} [{code}]")
+        self.code = code
+        self.message = message
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    """``(pyarrow, pyarrow.parquet)``, or DatasetError when pyarrow is not installed."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DatasetError("missing_dependency", "parquet needs pyarrow (pip install pyarrow), "
+                                                 "or write JSONL") from None
+    return pa, pq
 
 
 @dataclass(frozen=True)
@@ -185,7 +206,7 @@ def generate_rows(n: int, seed: int = 0, *, variants: int = 2, categories: Seque
 
 def parquet_schema(scores_layout: ScoresLayout = "grid") -> Any:
     """The pyarrow schema of the written parquet files."""
-    import pyarrow as pa
+    pa, _ = _pyarrow()
 
     scores = pa.list_(pa.float64())
     if scores_layout == "grid":
@@ -209,7 +230,8 @@ def write_dataset(rows: Iterable[DatasetRow], path: str | Path, fmt: str | None 
                   scores_layout: ScoresLayout = "grid", batch_size: int = 128) -> int:
     """Stream `rows` to `path` as parquet (pyarrow) or JSONL; returns the number written.
 
-    Raises OSError when `path` cannot be written and ValueError for a bad format or layout.
+    Raises OSError when `path` cannot be written, ValueError for a bad format or layout and
+    DatasetError when parquet is asked for without pyarrow installed.
     """
     if scores_layout not in ("grid", "per_brick"):
         raise ValueError(f"scores_layout must be grid or per_brick, got {scores_layout!r}")
@@ -221,9 +243,7 @@ def write_dataset(rows: Iterable[DatasetRow], path: str | Path, fmt: str | None 
                 fh.write(json.dumps(row.to_record(scores_layout)) + "\n")
                 count += 1
         return count
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    pa, pq = _pyarrow()
     schema = parquet_schema(scores_layout)
     with pq.ParquetWriter(str(path), schema, compression="zstd") as writer:
         batch: list[dict[str, Any]] = []
@@ -245,7 +265,8 @@ def build_dataset(n: int, out: str | Path, seed: int = 0, fmt: str | None = None
     each row (for progress bars). Returns the generation counts."""
     stats = DatasetStats()
     _check_args(n, seed, variants, categories)
-    format_for(out, fmt)  # refuse a bad format before any work
+    if format_for(out, fmt) == "parquet":  # refuse what cannot be written before any work
+        _pyarrow()
 
     def rows() -> Iterator[DatasetRow]:
         for row in generate_rows(n, seed, variants=variants, categories=categories, stats=stats):
@@ -268,5 +289,5 @@ def procedural_suite(n: int, seed: int = 0) -> list[CaptionTarget]:
             for row in generate_rows(n, seed, variants=1)]
 
 
-__all__ = ["ST2B_COLUMNS", "CaptionTarget", "DatasetRow", "DatasetStats", "build_dataset", "format_for",
-           "generate_rows", "parquet_schema", "procedural_suite", "write_dataset"]
+__all__ = ["ST2B_COLUMNS", "CaptionTarget", "DatasetError", "DatasetRow", "DatasetStats", "build_dataset",
+           "format_for", "generate_rows", "parquet_schema", "procedural_suite", "write_dataset"]

@@ -372,8 +372,10 @@ def legolize(voxels: Any, config: LegolizeConfig | None = None) -> LegolizeResul
 def load_mesh(source: Any) -> Any:
     """A ``trimesh.Trimesh`` from a path (anything trimesh loads: .stl, .obj, .glb, .ply ...) or a
     trimesh object (a scene is concatenated into one mesh). Raises :class:`LegolizeError`."""
-    import trimesh
-
+    try:
+        import trimesh
+    except ImportError:
+        raise LegolizeError("missing_dependency", "meshes need trimesh (pip install trimesh)") from None
     if isinstance(source, trimesh.Trimesh):
         mesh = source
     else:

@@ -43,8 +43,9 @@ _MAX_LINE = 50_000_000  # a JSONL line (a 20^3 score grid as text is ~50 kB)
 class ST2BError(BrickfieldError):
     """A StableText2Brick row (or file) that cannot be used.
 
-    ``code``: ``bad_file``, ``missing_columns``, ``no_split`` (file level); ``bad_json``, ``bad_id``,
-    ``bad_captions``, ``bad_bricks``, ``invalid_bricks``, ``bad_scores`` (row level). ``row`` is the
+    ``code``: ``bad_file``, ``missing_columns``, ``no_split``, ``missing_dependency`` (file level);
+    ``bad_json``, ``bad_id``, ``bad_captions``, ``bad_bricks``, ``invalid_bricks``, ``bad_scores``
+    (row level). ``row`` is the
     0-based row index within the split (None for file errors), ``field`` the offending column.
     """
 
@@ -168,9 +169,12 @@ def _check_columns(names: list[str], path: Path) -> None:
 
 def _arrow_batches(path: Path, columns: list[str] | None,
                    batch_size: int) -> Iterator[list[dict[str, Any]]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ST2BError("missing_dependency", f"reading {path.name} needs pyarrow (pip install pyarrow)",
+                        path=str(path)) from None
     try:
         if _kind(path) == "parquet":
             pf = pq.ParquetFile(str(path))
