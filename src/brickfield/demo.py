@@ -1,4 +1,7 @@
-"""`make demo`: check the bundled LEGO examples and run the reference machines; print score tables."""
+"""`make demo`: check the bundled LEGO examples and run the reference machines; print score tables.
+
+Both parts go through the domain contract (``get_domain(...).task(...)``, ``evaluate_text``), so the
+rewards shown are the ones every other consumer (CLI, envs, RL adapters) sees."""
 
 from __future__ import annotations
 
@@ -8,30 +11,33 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from brickfield.core.contract import Evaluation
+from brickfield.core.evaluation import Evaluation
+from brickfield.core.registry import get_domain
 
 OUT_DIR = Path("demo_out")
 
 
 def lego_demo(console: Console) -> None:
-    """Evaluate every bundled LEGO example, write its .ldr and print the score table."""
-    from brickfield.lego.evaluate import evaluate_text
+    """Evaluate every bundled LEGO example as a free-design task (reward = valid x stable), write its .ldr
+    and print the score table."""
     from brickfield.lego.examples import example_names, example_text
     from brickfield.lego.ldraw import to_ldr
     from brickfield.lego.textformat import parse_structure
 
     table = Table(title="LEGO: bundled example structures")
-    for col in ("structure", "bricks", "valid", "stable", "max score", "stability ms", "problems"):
-        table.add_column(col, justify="right" if col in ("bricks", "max score", "stability ms") else "left")
+    numeric = ("bricks", "reward", "max score", "stability ms")
+    for col in ("structure", "bricks", "valid", "stable", "reward", "max score", "stability ms", "problems"):
+        table.add_column(col, justify="right" if col in numeric else "left")
+    domain = get_domain("lego")
     out = OUT_DIR / "lego"
     out.mkdir(parents=True, exist_ok=True)
     for name in example_names():
         text = example_text(name)
-        ev = evaluate_text(text)
+        ev = domain.evaluate_text(text, domain.task(f"demo/{name}", caption=f"the bundled {name} example"))
         (out / f"{name}.ldr").write_text(to_ldr(parse_structure(text), title=name))
         table.add_row(name, str(int(ev.metrics["n_bricks"])), _yes(ev.valid), _yes(ev.details["stable"]),
-                      f"{ev.metrics.get('max_score', 0.0):.3f}", f"{ev.timings['stability_s'] * 1000:.1f}",
-                      _problems(ev))
+                      f"{ev.reward:.2f}", f"{ev.metrics.get('max_score') or 0.0:.3f}",
+                      f"{ev.timings.get('stability_s', 0.0) * 1000:.1f}", _problems(ev))
     console.print(table)
     console.print(f"LDraw files written to {out}/")
 

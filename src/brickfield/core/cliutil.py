@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import click
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import Abort, Exit, TyperException
 
 from brickfield.core.errors import ParseError
 from brickfield.core.textio import DEFAULT_MAX_BYTES, ensure_text
 
-__all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_UNREADABLE", "EXIT_USAGE", "BatchItem", "BatchSummary", "GuardedGroup",
-           "Job", "error_dict", "exit_for_status", "fail_unreadable", "parse_json_option", "read_input",
-           "run_batch", "run_evaluation_batch", "run_guarded", "usage_error", "write_output"]
+__all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_UNREADABLE", "EXIT_USAGE", "BatchItem", "BatchSummary",
+           "GuardedGroup", "Job", "error_dict", "exit_for_status", "fail_unreadable", "parse_json_option",
+           "read_input", "run_batch", "run_evaluation_batch", "run_guarded", "usage_error", "write_output"]
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -75,11 +75,11 @@ class GuardedGroup(TyperGroup):
     """A command group that turns any unexpected exception of a command into ``error: <type>: <message>``
     on stderr and exit code 2, never a traceback. Click's own exits and usage errors pass through."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         """Run the command, reporting unexpected exceptions as one line."""
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (Exit, Abort, TyperException):  # exits, usage errors (typer vendors click since 0.26)
             raise
         except Exception as exc:  # the last line of defence: a bug must not print a traceback
             typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
@@ -199,14 +199,17 @@ def _read_items(path: str, max_line_bytes: int = DEFAULT_MAX_BYTES) -> list[Batc
 
 
 def _item(lineno: int, line: str, max_line_bytes: int) -> BatchItem:
+    def bad(code: str, message: str) -> BatchItem:
+        return BatchItem(lineno, None, None, {"code": code, "message": message})
+
     if len(line) > max_line_bytes:
-        return BatchItem(lineno, None, None, {"code": "too_large", "message": f"line over {max_line_bytes} bytes"})
+        return bad("too_large", f"line over {max_line_bytes} bytes")
     try:
         obj = json.loads(line)
     except (json.JSONDecodeError, RecursionError) as exc:
-        return BatchItem(lineno, None, None, {"code": "bad_json", "message": f"invalid JSON: {exc}"[:200]})
+        return bad("bad_json", f"invalid JSON: {exc}"[:200])
     if not isinstance(obj, dict):
-        return BatchItem(lineno, None, None, {"code": "bad_record", "message": "each line must be a JSON object"})
+        return bad("bad_record", "each line must be a JSON object")
     return BatchItem(lineno, obj.get("id"), obj)
 
 
