@@ -224,6 +224,8 @@ def retile(layout: Layout, z: int, *, region: np.ndarray | None = None, by_compo
 
 
 def greedy_layout(target: np.ndarray, rng: np.random.Generator, randomness: float) -> Layout:
+    """Tile every layer of a bool grid bottom-up with :func:`tile_layer`, each layer linking against
+    the one below and preferring x (even layers) or y (odd layers); `randomness` is the score noise."""
     dims = target.shape
     layers: list[list[Placement]] = []
     below = None
