@@ -154,10 +154,11 @@ class Machine3DInfo:
     def to_text(self) -> str:
         """The compact text: a header, a legend, one line per block."""
         length, width, height = self.size
-        status = "spatially valid" if not self.errors else \
-            "NOT spatially valid: " + "; ".join(e.strip().splitlines()[0] for e in self.errors)
+        errors = "; ".join(", ".join(ln for ln in e.strip().splitlines()) for e in self.errors)
+        status = f"NOT spatially valid: {errors[:400]}" if self.errors else "spatially valid"
+        plural = "s" if len(self.blocks) != 1 else ""
         return "\n".join([
-            f"Machine: {len(self.blocks)} blocks; {length:.2f} m long (z) x {width:.2f} m wide (x) x "
+            f"Machine: {len(self.blocks)} block{plural}; {length:.2f} m long (z) x {width:.2f} m wide (x) x "
             f"{height:.2f} m high (y); {status}",
             "Frame: x right, y up, z forward (left-handed), metres, as built. Per block: "
             "#order_id type name | attachment (point index, face of the parent) | direction its front "
