@@ -23,8 +23,8 @@ from brickfield.lego.rewards import pvpo_reward_from_text
 from brickfield.lego.textformat import parse_structure, parse_text, stablelego_to_structure
 from brickfield.lego.voxels import voxelize
 
-FAST = settings(deadline=500, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
-HOSTILE_SETTINGS = settings(deadline=2000, max_examples=10, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+HOSTILE_SETTINGS = settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow])
 
 TARGET = "2x4 (0,0,0)\n2x4 (0,2,1)\n"
 

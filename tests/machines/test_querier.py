@@ -156,6 +156,7 @@ ERRORS = {
     "not_applicable": _req({"order_id": 1, "duration": [0, 1], "properties": ["length"]}),
     "too_many_items": _req(*[{"order_id": 1, "duration": [0, 1]}] * 17),
     "too_deep": "[" * 17 + "]" * 17,
+    "too_large": "x" * 20_001,
 }
 
 
@@ -181,7 +182,8 @@ def test_every_error_code(code: str, catapult: TaskResult) -> None:
     ('[1, 2]', "bad_schema"),
     ('"just a string"', "bad_schema"),
     (f'[{{"order_id": {BAND}, "duration": [0, 1], "properties": ["rotation"]}}]', "not_applicable"),
-    ('x' * 20_001, "too_many_items"),
+    ('x' * 20_001, "too_large"),
+    (b'[' + b' ' * 80_000 + b']', "too_large"),
     (b'\xff\xfe', "bad_json"),
     ('[' * 5000, "too_deep"),
     ('[{"order_id": "0\\u001f", "duration": [0, 1]}]', "bad_schema"),   # \s matched U+001F, int() not

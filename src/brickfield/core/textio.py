@@ -99,3 +99,22 @@ def loads_json(text: str, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> Any:
         raise ParseError("bad_json", f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
     except (RecursionError, ValueError) as exc:
         raise ParseError("bad_json", f"invalid JSON: {exc}") from None
+
+
+def short_repr(value: Any, limit: int = 40) -> str:
+    """A bounded repr for error messages: scalars clipped to about ``limit`` characters, containers
+    and other objects by type name. Never recurses (a deeply nested list cannot raise RecursionError
+    here) and never fails (a 5,000-digit int has no ``repr`` under Python's int-to-str limit)."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() > 128:
+            return f"<int of {value.bit_length()} bits>"
+        text = repr(int(value))
+    elif isinstance(value, float):
+        text = repr(float(value))
+    elif isinstance(value, (str, bytes)):
+        text = repr(value[:limit + 1])
+    else:
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."

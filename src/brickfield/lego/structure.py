@@ -6,11 +6,15 @@ layer z (1 unit tall). (x, y, z) is the min-corner stud cell. `ori` is 1 when H 
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from brickfield.core.errors import LimitError
+from brickfield.core.textio import short_repr
 from brickfield.lego.library import DEFAULT_WORLD_DIM, BrickType, brick_type
 
 
@@ -65,12 +69,54 @@ class Brick:
         return self.to_text()
 
 
-def world_dims(world_dim: int | Sequence[int]) -> tuple[int, int, int]:
-    """A grid size as three positive ints (an int is a cube); ValueError otherwise."""
-    dims = (world_dim,) * 3 if isinstance(world_dim, int) else tuple(int(d) for d in world_dim)
+MAX_WORLD_DIM = 256
+"""Largest grid size per axis any structure may use (a 256^3 grid is 16 MB of voxels; the checks and
+voxel metrics allocate several arrays of that size). Raise it here, or pass ``max_dim`` to
+:func:`world_dims`, for bigger worlds."""
+
+
+def world_dims(world_dim: int | Sequence[int], max_dim: int | None = None) -> tuple[int, int, int]:
+    """A grid size as three ints in [1, ``max_dim``] (default ``MAX_WORLD_DIM``); an int is a cube.
+
+    Raises ``LimitError`` (a ValueError): ``bad_world_dim`` for anything that is not one or three
+    positive integers, ``world_too_large`` above the limit (a 10,000-wide grid would otherwise end in
+    a MemoryError deep inside voxelisation).
+    """
+    limit = MAX_WORLD_DIM if max_dim is None else max_dim
+    shown = _shown(world_dim)
+    if isinstance(world_dim, (bool, str, bytes)):
+        raise LimitError("bad_world_dim", f"world_dim must be an int or 3 ints, got {shown}")
+    try:
+        dims = (operator.index(world_dim),) * 3 if not isinstance(world_dim, Iterable) else \
+            tuple(_dim(d) for d in itertools.islice(world_dim, 4))
+    except (TypeError, ValueError, OverflowError):
+        dims = ()
     if len(dims) != 3 or min(dims) <= 0:
-        raise ValueError(f"world_dim must be 3 positive sizes, got {world_dim!r}")
+        raise LimitError("bad_world_dim", f"world_dim must be 3 positive sizes, got {shown}")
+    if max(dims) > limit:
+        raise LimitError("world_too_large", f"world_dim {_shown(dims)} is over the limit of {limit} per axis")
     return dims  # type: ignore[return-value]
+
+
+def _shown(value: object) -> str:
+    """A bounded repr of a world size (never recurses, never fails on a 5,000-digit int)."""
+    if isinstance(value, (list, tuple)) and len(value) <= 4:
+        inner = ", ".join(short_repr(v, 20) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return short_repr(value)
+
+
+def _dim(value: object) -> int:
+    """One grid size: an int, or a float/numpy value equal to one (``20.0``); never a bool."""
+    if isinstance(value, bool):
+        raise TypeError("bool")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        f = float(value)  # type: ignore[arg-type]
+        if not f.is_integer():
+            raise ValueError(f"{f} is not an integer") from None
+        return int(f)
 
 
 @dataclass(frozen=True)

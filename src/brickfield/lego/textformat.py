@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brickfield.core.errors import ParseError, ParseIssue
-from brickfield.core.textio import _FENCE, DEFAULT_MAX_BYTES, ensure_text, loads_json
+from brickfield.core.textio import _FENCE, DEFAULT_MAX_BYTES, ensure_text, loads_json, short_repr
 from brickfield.lego.library import DEFAULT_WORLD_DIM, type_by_stablelego_id
 from brickfield.lego.structure import Brick, Structure
 
@@ -155,9 +155,9 @@ def structure_to_stablelego(structure: Structure) -> dict[str, dict[str, int]]:
 def _int_field(entry: dict[str, Any], key: str, item: int) -> int:
     value = entry.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ParseError("bad_value", f"{key!r} must be an integer, got {value!r}"[:120], item=item)
+        raise ParseError("bad_value", f"{key!r} must be an integer, got {short_repr(value)}", item=item)
     if abs(value) >= MAX_COORD:
-        raise ParseError("bad_value", f"{key!r} out of range: {value}", item=item)
+        raise ParseError("bad_value", f"{key!r} out of range: {short_repr(value)}", item=item)
     return value
 
 
@@ -174,13 +174,13 @@ def stablelego_to_structure(data: str | bytes | dict[str, Any],
         raise ParseError("too_many_bricks", f"more than {max_bricks} bricks")
     try:
         keys = sorted(data, key=lambda k: int(k))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: an infinite float key
         raise ParseError("bad_structure", "StableLego keys must be integers as strings") from None
     bricks = []
     for item, key in enumerate(keys):
         entry = data[key]
         if not isinstance(entry, dict):
-            raise ParseError("bad_structure", f"brick {key!r} must be an object", item=item)
+            raise ParseError("bad_structure", f"brick {short_repr(key)} must be an object", item=item)
         bid = _int_field(entry, "brick_id", item)
         t = type_by_stablelego_id(bid)
         if t is None:

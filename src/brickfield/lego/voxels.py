@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
+from brickfield.core.errors import LimitError
+from brickfield.lego import structure as _structure
 from brickfield.lego.structure import Structure, world_dims
 
 DEFAULT_SCALE = 2.0
@@ -51,12 +53,25 @@ def voxelize(structure: Structure, world_dim: int | Sequence[int] | None = None)
 
 
 def as_voxels(obj: VoxelLike) -> np.ndarray:
-    """A boolean 3-D array from a Structure (voxelized) or an array (cast to bool, must be 3-D)."""
+    """A boolean 3-D array from a Structure (voxelized) or an array-like (cast to bool).
+
+    Raises ``LimitError`` (a ValueError): ``bad_voxels`` unless `obj` is a 3-D array of numbers or
+    booleans (ragged lists, strings, objects are refused), ``world_too_large`` over
+    ``MAX_WORLD_DIM`` cells per axis.
+    """
     if isinstance(obj, Structure):
         return voxelize(obj)
-    arr = np.asarray(obj)
+    try:
+        arr = np.asarray(obj)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:   # ragged or odd input
+        raise LimitError("bad_voxels", f"not a voxel grid: {str(exc)[:120]}") from None
     if arr.ndim != 3:
-        raise ValueError(f"voxel grid must be 3-D, got shape {arr.shape}")
+        raise LimitError("bad_voxels", f"voxel grid must be 3-D, got shape {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise LimitError("bad_voxels", f"voxel grid must hold numbers or booleans, not {arr.dtype}")
+    limit = _structure.MAX_WORLD_DIM   # read per call: the module constant is the setting
+    if max(arr.shape) > limit:
+        raise LimitError("world_too_large", f"voxel grid {arr.shape} is over the limit of {limit} per axis")
     return arr.astype(bool, copy=False)
 
 

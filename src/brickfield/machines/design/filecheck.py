@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from brickfield.core.errors import ParseIssue
+from brickfield.core.textio import short_repr
 from brickfield.machines.design.catalog import BLOCKS, LINEAR_TYPES
 from brickfield.machines.design.tree import KEYS, LINEAR_KEYS, ConstructionTree, TreeCheck, TreeCode
 from brickfield.machines.design.types import TreeBlock
@@ -21,7 +22,10 @@ _INT_KEYS = ("order_id", "parent_a", "bp_id_a", "parent_b", "bp_id_b", "parent",
 
 
 def _pystr(value: Any) -> str:
-    """``str(value)`` for the scalar types a type id can have (cheap for anything else)."""
+    """``str(value)`` for the scalar types a type id can have (cheap for anything else; an int too
+    long for ``str`` is no block type either)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"<int of {value.bit_length()} bits>"
     if isinstance(value, (str, int, float)):
         return str(value)
     return f"<{type(value).__name__}>"
@@ -63,13 +67,6 @@ class _Reject(Exception):
 def _w(oid: int) -> str:
     """Head of the reference's per-block warning lines (no space before the rest, as it writes)."""
     return f"Warning: Block(orderID {oid})"
-
-
-def _short(value: Any) -> str:
-    """A bounded repr for messages."""
-    scalar = isinstance(value, (str, int, float, bool, type(None)))
-    text = repr(value) if scalar else f"<{type(value).__name__}>"
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _Checker:
@@ -116,7 +113,7 @@ class ReferenceCheck(_Checker):
         try:
             return _pyint(value)
         except (ValueError, TypeError, OverflowError):
-            raise _Reject(TreeCode.BAD_VALUE, f"block {item}: {key} = {_short(value)} is not an integer",
+            raise _Reject(TreeCode.BAD_VALUE, f"block {item}: {key} = {short_repr(value)} is not an integer",
                           item) from None
 
     def _required(self, block: dict[str, Any], key: str, item: int) -> int:
@@ -230,7 +227,8 @@ class ReferenceCheck(_Checker):
                 raise _Reject(TreeCode.WRONG_KEYS, f"block {i} has no 'id'", i)
             btype = _pystr(b["id"])
             if btype not in BLOCKS:
-                raise _Reject(TreeCode.UNKNOWN_TYPE, f"block {i}: unknown block type {_short(b['id'])}", i)
+                raise _Reject(TreeCode.UNKNOWN_TYPE, f"block {i}: unknown block type {short_repr(b['id'])}",
+                              i)
             oid = _pyint(b["order_id"])
             parent = -1 if i == 0 and root_reset else self._int(b, "parent", -1, i)
             if btype in LINEAR_TYPES:

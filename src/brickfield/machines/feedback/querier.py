@@ -19,7 +19,7 @@ surrounding prose, property aliases (``orientation``, ``speed``...) and a missin
 
 Every failure is a ``QueryError`` (a ``ParseError``) with one of ``QUERY_CODES``; all problems of a
 request are collected (``issues``), the first gives the code. ``QueryLimits`` caps the text size,
-the number of items and the number of values an answer may hold.
+the number of items and the number of values an answer may hold, and the request's nesting depth.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from brickfield.core.errors import ParseError, ParseIssue
-from brickfield.core.textio import ensure_text, max_nesting, strip_trailing_commas
+from brickfield.core.textio import ensure_text, max_nesting, short_repr, strip_trailing_commas
 from brickfield.machines.design.catalog import LINEAR_TYPES
 from brickfield.machines.design.types import PlacedMachine
 from brickfield.machines.evaluate import TaskResult
@@ -54,7 +54,8 @@ __all__ = ["PROPERTIES", "QUERY_CODES", "ItemAnswer", "QueryAnswer", "QueryError
 
 PROPERTIES: tuple[str, ...] = ("position", "rotation", "velocity", "length")
 QUERY_CODES: tuple[str, ...] = ("bad_json", "bad_schema", "unknown_order_id", "bad_duration",
-                                "unknown_property", "not_applicable", "too_many_items", "too_deep")
+                                "unknown_property", "not_applicable", "too_many_items", "too_deep",
+                                "too_large")
 _ALIASES = {"pos": "position", "positions": "position", "location": "position", "rot": "rotation",
             "rotations": "rotation", "orientation": "rotation", "quaternion": "rotation",
             "vel": "velocity", "velocities": "velocity", "speed": "velocity", "lengths": "length"}
@@ -145,18 +146,6 @@ def _decode(text: str, limits: QueryLimits) -> Any:
     raise QueryError("bad_json", f"request is not valid JSON: {first_err}")
 
 
-def _short(value: Any) -> str:
-    """A bounded repr for messages: scalars clipped, containers by type name (never recurses, so a
-    deeply nested value cannot raise RecursionError here)."""
-    if isinstance(value, (bool, float, type(None))):
-        return repr(value)
-    if isinstance(value, int):
-        return repr(value) if abs(value) < 10**40 else "<huge int>"
-    if isinstance(value, str):
-        return repr(value[:40])
-    return f"<{type(value).__name__}>"
-
-
 # An order_id written as a string: ASCII digits only (``\d`` and ``\s`` would also match other
 # scripts' digits and separators such as U+001F, which ``int`` then refuses).
 _INT_TEXT = re.compile(r"[ \t\r\n]*-?[0-9]{1,9}[ \t\r\n]*", re.ASCII)
@@ -197,14 +186,14 @@ def _item(k: int, d: Any, issues: list[ParseIssue]) -> QueryItem | None:
     oid = _order_id(raw)
     if oid is None:
         return bad("bad_schema", "order_id (an integer) is missing" if raw is None else
-                   f"order_id must be an integer below 1e9, not {_short(raw)}")
+                   f"order_id must be an integer below 1e9, not {short_repr(raw)}")
     dur = d.get("duration")
     if not isinstance(dur, (list, tuple)) or len(dur) != 2 or None in (nums := [_number(v) for v in dur]):
         return bad("bad_schema", "duration must be [start, end] in seconds")
     start, end = nums
     assert start is not None and end is not None
     if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end < 0:
-        return bad("bad_duration", f"duration [{_short(dur[0])}, {_short(dur[1])}] must be finite, "
+        return bad("bad_duration", f"duration [{short_repr(dur[0])}, {short_repr(dur[1])}] must be finite, "
                    "non-negative seconds")
     if start > end:
         return bad("bad_duration", f"duration start {start:g} s is after its end {end:g} s")
@@ -237,7 +226,7 @@ def parse_query(source: str | bytes | Sequence[Any] | dict[str, Any],
             text = None
         if text is None or len(text) > limits.max_chars:
             size = len(source) if text is None else len(text)
-            raise QueryError("too_many_items", f"request is {size} characters, over the limit "
+            raise QueryError("too_large", f"request is {size} characters, over the limit "
                              f"of {limits.max_chars}")
         data = _decode(text, limits)
     else:
