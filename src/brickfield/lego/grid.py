@@ -254,6 +254,37 @@ def side_contacts(occ: Occupancy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return axis, minus, plus
 
 
+class DisjointSets:
+    """Union-find over nodes ``0..n-1`` with path halving; every tree's root is its smallest node,
+    so ``labels`` numbers components by smallest node (as scipy's ``connected_components`` does)."""
+
+    __slots__ = ("parent",)
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, v: int) -> int:
+        """The root (smallest node) of ``v``'s tree."""
+        parent = self.parent
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    def union(self, a: int, b: int) -> bool:
+        """Join the trees of ``a`` and ``b``; True when they were separate (the edge is kept)."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        self.parent[max(ra, rb)] = min(ra, rb)
+        return True
+
+    def labels(self) -> list[int]:
+        """Component of every node, numbered 0, 1, ... in order of smallest node."""
+        number: dict[int, int] = {}
+        return [number.setdefault(self.find(v), len(number)) for v in range(len(self.parent))]
+
+
 def support_pairs(structure: Structure, occ: Occupancy | None = None) -> np.ndarray:
     """(K, 2) array of unique (lower, upper) brick index pairs whose footprints overlap in
     adjacent layers, i.e. connected through at least one stud."""
@@ -269,24 +300,13 @@ def support_pairs(structure: Structure, occ: Occupancy | None = None) -> np.ndar
 
 def _grounded_loop(structure: Structure, occ: Occupancy, pairs: np.ndarray) -> np.ndarray:
     n = len(structure)
-    parent = np.arange(n + 1)  # index n is the ground node
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[ra] = rb
-
+    forest = DisjointSets(n + 1)  # node n is the ground
     for i, b in enumerate(structure.bricks):
         if b.z == 0 and not occ.colliding[i]:
-            union(i, n)
-    for a, b in pairs:
-        union(int(a), int(b))
+            forest.union(i, n)
+    for a, b in pairs.tolist():
+        forest.union(a, b)
+    find = forest.find
     ground = find(n)
     return np.array([find(i) == ground for i in range(n)], dtype=bool)
 
@@ -470,23 +490,9 @@ def spanning_forest(n_nodes: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndar
         in_forest = np.zeros(a.size, dtype=bool)
         in_forest[np.rint(minimum_spanning_tree(graph).data).astype(np.int64) - 1] = True
         return in_forest, connected_components(graph, directed=False)[1].astype(np.int64)
-    parent = list(range(n_nodes))
-
-    def find(v: int) -> int:
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
-    kept = []
-    for u, v in zip(a.tolist(), b.tolist(), strict=True):
-        ru, rv = find(u), find(v)
-        if ru != rv:
-            parent[max(ru, rv)] = min(ru, rv)  # the root is the smallest node of its tree
-        kept.append(ru != rv)
-    number: dict[int, int] = {}
-    label = [number.setdefault(find(v), len(number)) for v in range(n_nodes)]
-    return np.array(kept, dtype=bool), np.array(label, dtype=np.int64)
+    forest = DisjointSets(n_nodes)
+    kept = [forest.union(u, v) for u, v in zip(a.tolist(), b.tolist(), strict=True)]
+    return np.array(kept, dtype=bool), np.array(forest.labels(), dtype=np.int64)
 
 
 def contact_graphs(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_minus: np.ndarray,
@@ -515,22 +521,10 @@ def contact_graphs(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_
         return (knob_keep, node_tree[side_minus] != node_tree[side_plus], face_tree, _tree_hops(face_tree, n),
                 component)
 
-    parent = list(range(2 * n + 1))
-
-    def find(v: int) -> int:
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
+    faces = DisjointSets(2 * n + 1)
     lower, upper = knob_lower.tolist(), knob_upper.tolist()
-    keep = []
-    for lo, up in zip(lower, upper, strict=True):
-        ra, rb = find(n + lo if lo >= 0 else 2 * n), find(up)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)  # the root is the smallest node of its tree
-        keep.append(ra != rb)
-    root = [find(v) for v in range(2 * n + 1)]
+    keep = [faces.union(n + lo if lo >= 0 else 2 * n, up) for lo, up in zip(lower, upper, strict=True)]
+    root = [faces.find(v) for v in range(2 * n + 1)]
     ground = root[2 * n]
     number: dict[int, int] = {}
     face_tree = [-1 if r == ground else number.setdefault(r, len(number)) for r in root[: 2 * n]]
@@ -556,14 +550,11 @@ def contact_graphs(n: int, knob_lower: np.ndarray, knob_upper: np.ndarray, side_
     far = [float(h) if h >= 0 else np.inf for h in hop]  # inf: no chain
     hops = [far[u + 1] + far[v + 1] for u, v in zip(face_tree[:n], face_tree[n:], strict=True)]
 
-    parent = list(range(n))
+    bricks = DisjointSets(n)
     solid = [(lo, up) for lo, up in zip(lower, upper, strict=True) if lo >= 0]
     for a, b in solid + list(zip(minus, plus, strict=True)):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    number = {}
-    component = [number.setdefault(find(v), len(number)) for v in range(n)]
+        bricks.union(a, b)
+    component = bricks.labels()
     return (np.array(keep, dtype=bool), np.array(side_keep, dtype=bool), np.array(face_tree, dtype=np.int64),
             np.array(hops, dtype=float), np.array(component, dtype=np.int64))
 
