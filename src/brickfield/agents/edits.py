@@ -473,6 +473,10 @@ class EditResult:
                 out.append(f"{head}: applied")
         return "\n".join(out) if out else "no edit steps found"
 
+    def to_text(self) -> str:
+        """Same as ``report()`` (so prompts can take the result itself)."""
+        return self.report()
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON record: tree (JSON list), per-step status, errors, id_map."""
         return {"tree": self.tree.to_json(), "ok": self.ok,

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from brickfield.machines.design.catalog import BLOCKS, FLIP_SENSITIVE
+from brickfield.machines.design.catalog import BLOCKS, POWERED_WHEEL_TYPES
 from brickfield.machines.design.quat import quat_matrix
 from brickfield.machines.design.tree import ConstructionTree, parse_tree
 from brickfield.machines.design.types import PlacedMachine, Quat, Vec3
@@ -269,7 +269,7 @@ def _block(tree: ConstructionTree, placed: PlacedMachine, i: int, users: dict[tu
         centre = _v3((np.array(pb.box_min) + np.array(pb.box_max)) / 2)
         on_ground = pb.box_min[1] - lowest <= ground_tol
         extra = {"box_min": pb.box_min, "box_max": pb.box_max}
-    if b.type_id in FLIP_SENSITIVE:
+    if b.type_id in POWERED_WHEEL_TYPES:
         d = np.array(wheel_drive(pb.rotation, pb.flipped))
         extra["drive"] = direction_label(d) if np.linalg.norm(d) > 0.5 else "none"
     return Block3DInfo(b.order_id, b.type_id, spec.name, spec.kind.value, parents, children, tuple(points),
