@@ -53,11 +53,10 @@ def _converted_llama3() -> Any:
 def llama3_tokenizer() -> Any:
     """A fresh `PreTrainedTokenizerFast` with the real Llama-3 vocabulary, eos ``<|eot_id|>`` and a chat
     template (the BPE conversion is done once per process)."""
-    import copy
-
     from transformers import PreTrainedTokenizerFast
 
-    tok = PreTrainedTokenizerFast(tokenizer_object=copy.deepcopy(_converted_llama3()),
+    # The wrapper copies the backend tokenizer, so the cached conversion is never shared or mutated.
+    tok = PreTrainedTokenizerFast(tokenizer_object=_converted_llama3(),
                                   bos_token="<|begin_of_text|>", eos_token="<|eot_id|>",
                                   pad_token="<|finetune_right_pad_id|>")
     tok.chat_template = LLAMA3_CHAT_TEMPLATE
