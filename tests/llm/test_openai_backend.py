@@ -212,6 +212,15 @@ def test_sync_complete_works_inside_a_running_event_loop(client, server):
     assert len(server.requests) == 2
 
 
+def test_many_threads_share_one_model(client, server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        texts = list(pool.map(lambda i: client.complete(ChatRequest.from_prompt(f"t{i}")).text, range(16)))
+    assert texts == [f"t{i} #0 seed=None" for i in range(16)]
+    assert client.usage.calls == 16 == len(server.requests)
+
+
 def test_a_forked_child_can_keep_using_the_model(client, server):
     import multiprocessing
 
