@@ -342,6 +342,8 @@ def test_grammar_text_names_every_form() -> None:
     "Move " + "[1] " * 99,
     "Add [2] to [٣] in [1]",                # Arabic-Indic digit
     "Add [2] to [0] in [1]\x00\x1b[31m",
+    "```edits\n" + ("Add 2 to" + " " * 380 + "1 in x\n") * 64 + "```",  # backtracking bait
+    "```edits\n" + ("Remove 111111111" + " " * 300 + "z\n") * 64 + "```",
     "Remove [12345678901234567890]",
     "Remove [[3]]",
     "```edits\n" + "Remove [1]\n" * 70 + "```",

@@ -91,6 +91,8 @@ def test_spatial_errors_and_inputs() -> None:
         machine_info3d('[{"id": "0"}]')
     tree = parse_tree(CAR)
     assert machine_info3d(tree, placed=place(tree)) == machine_info3d(tree)
+    shifted = [{**b, "order_id": b["order_id"] + 10 * (b["order_id"] > 0)} for b in CAR]
+    assert machine_info3d(shifted) == machine_info3d(tree)  # ids are list positions, as edits use them
 
 
 @pytest.mark.parametrize("facing", sorted(FACING_QUATS))

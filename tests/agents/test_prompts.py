@@ -126,6 +126,8 @@ def test_context_objects_are_written_as_text() -> None:
                        feedback=SimpleNamespace(text="FEEDBACK TEXT"), inspection=["a", "b"])
     assert tree.to_text() in p.user and "2. Remove [0]: FAILED [root_block]" in p.user
     assert "Score so far: 12.35" in p.user and "FEEDBACK TEXT" in p.user and '["a", "b"]' in p.user
+    shifted = parse_tree([{**b, "order_id": b["order_id"] + 10 * (b["order_id"] > 0)} for b in CAR])
+    assert tree.to_text() in inspector_prompt("car:1", shifted).user  # written as the edit language's ids
     bad = inspector_prompt("car:1", '[{"id": "0", "order_id": 0, "parent": 3, "bp_id": -1}]')
     assert "(not available: the machine is not file-valid:" in bad.user
 

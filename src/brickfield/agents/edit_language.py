@@ -223,8 +223,9 @@ _NAMES = {re.sub(r"[^a-z0-9]", "", b.name.lower()): t for t, b in BLOCKS.items()
 
 
 def _clean(line: str) -> str:
-    """The line without bullets, numbering, emphasis, backticks and end punctuation."""
-    s = line.strip().replace("**", "").replace("`", "").replace("__", "")
+    """The line without bullets, numbering, emphasis, backticks and end punctuation, whitespace runs
+    collapsed (which also keeps the grammar's adjacent optional-space groups from backtracking)."""
+    s = " ".join(line.replace("**", "").replace("`", "").replace("__", "").split())
     for _ in range(3):
         s2 = _PREFIX.sub("", s, count=1).strip()
         if s2 == s:

@@ -11,7 +11,9 @@ compact form (one line per block) put in prompts, ``to_dict()`` the JSON form.
 Coordinates are Besiege's as built by ``placement`` (left-handed, x right, y up, z forward, metres;
 the machine's lowest point at y = 0.5, before a level moves it to its spawn point). "Touches the
 ground" means the block's lowest point is within ``ground_tol`` of the machine's lowest point: the
-blocks the machine stands on when dropped on flat ground.
+blocks the machine stands on when dropped on flat ground. Order ids are list positions, the ids the
+edit language uses (equal to the written ``order_id`` in any plainly written tree; see
+``agents.edits.canonical_tree``).
 
 ``wheel_drive`` is the pure-numpy copy of ``machines.feedback.text._wheel_drive`` (that module imports
 MuJoCo); a test keeps the two equal.
@@ -243,16 +245,15 @@ def _block(tree: ConstructionTree, placed: PlacedMachine, i: int, users: dict[tu
            lowest: float, ground_tol: float) -> Block3DInfo:
     b, pb = tree.blocks[i], placed.blocks[i]
     spec = BLOCKS[b.type_id]
-    oid = [x.order_id for x in tree.blocks]
-    parents = tuple(AttachRef(oid[p], k, _face(tree.blocks[p].type_id, k)) for p, k in tree.attachments(i))
-    children = tuple(AttachRef(oid[c], k, _face(b.type_id, k))
+    parents = tuple(AttachRef(p, k, _face(tree.blocks[p].type_id, k)) for p, k in tree.attachments(i))
+    children = tuple(AttachRef(c, k, _face(b.type_id, k))
                      for c in tree.children(i) for p, k in tree.attachments(c) if p == i)
     rot = quat_matrix(pb.rotation)
     origin = np.array(pb.position)
     points = []
     for k, local in enumerate(spec.attach_points):
         face = _face(b.type_id, k)
-        used = tuple(oid[c] for c in users.get((i, k), ()))
+        used = tuple(users.get((i, k), ()))
         solid_users = [c for c in users.get((i, k), ()) if placed.blocks[c].box_min is not None]
         # a block actually built there knows its facing; otherwise rotate the face normal
         direction = placed.blocks[solid_users[0]].facing if solid_users else \
@@ -272,7 +273,7 @@ def _block(tree: ConstructionTree, placed: PlacedMachine, i: int, users: dict[tu
     if b.type_id in POWERED_WHEEL_TYPES:
         d = np.array(wheel_drive(pb.rotation, pb.flipped))
         extra["drive"] = direction_label(d) if np.linalg.norm(d) > 0.5 else "none"
-    return Block3DInfo(b.order_id, b.type_id, spec.name, spec.kind.value, parents, children, tuple(points),
+    return Block3DInfo(i, b.type_id, spec.name, spec.kind.value, parents, children, tuple(points),
                        pb.position, centre, pb.rotation, pb.facing, bool(on_ground), flipped=pb.flipped,
                        **extra)
 

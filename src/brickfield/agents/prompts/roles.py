@@ -41,6 +41,7 @@ an unknown one is refused with the list of fields (``PromptFieldError``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import string
@@ -51,9 +52,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from brickfield.agents.edits import EDIT_GRAMMAR
+from brickfield.agents.edits import EDIT_GRAMMAR, canonical_tree
 from brickfield.agents.prompts.blueprint import BLUEPRINT_FORMAT
 from brickfield.core.errors import BrickfieldError
+from brickfield.machines.design.tree import ConstructionTree, TreeParseError, parse_tree
 from brickfield.machines.levels.registry import Level, get_level
 from brickfield.machines.prompts import (
     block_table,
@@ -367,6 +369,9 @@ def _as_text(value: Any) -> str:
 def _context(spec: RoleSpec, context: Mapping[str, Any], quirks: bool) -> dict[str, str]:
     """Context values as text: given ones, then defaults; ``info3d`` computed from ``machine``."""
     values = {k: _as_text(v) for k, v in context.items() if v is not None}
+    if isinstance(context.get("machine"), ConstructionTree):  # show the ids the edit language uses
+        with contextlib.suppress(TreeParseError):
+            values["machine"] = canonical_tree(context["machine"], reference_quirks=quirks).to_text()
     if "info3d" in spec.context_fields and "info3d" not in values:
         machine = context.get("machine")
         if machine is not None or "machine" not in spec.required:
@@ -378,7 +383,6 @@ def _context(spec: RoleSpec, context: Mapping[str, Any], quirks: bool) -> dict[s
 
 def _info3d(machine: Any, quirks: bool) -> str:
     from brickfield.agents.info3d import machine_info3d
-    from brickfield.machines.design.tree import ConstructionTree, TreeParseError, parse_tree
 
     try:
         tree = machine if isinstance(machine, ConstructionTree) else parse_tree(_as_text(machine),
