@@ -26,7 +26,7 @@ from brickfield.agents.edits import (
 )
 from brickfield.core.errors import BrickfieldError, ParseError
 from brickfield.machines.design.catalog import BLOCKS, LINEAR_TYPES
-from brickfield.machines.design.tree import ConstructionTree, parse_tree
+from brickfield.machines.design.tree import ConstructionTree, TreeParseError, parse_tree
 from tests.machines._trees import CAR, OVERLAPPING, RICH
 
 
@@ -303,6 +303,12 @@ def test_reference_mode_rejects_a_root_only_machine() -> None:
     assert [e.code for e in r.errors] == [EditCode.INVALID_TREE]
     assert "only the starting block" in r.errors[0].message
     assert apply_edits(tree, "Remove [1]", reference_quirks=False).tree.types == ("0",)
+
+
+def test_tree_given_as_text(car: ConstructionTree) -> None:
+    assert apply_edits(car.to_text(), "Remove [5]").tree == apply_edits(car, "Remove [5]").tree
+    with pytest.raises(TreeParseError):
+        apply_edits('[{"id": "0"}]', "Remove [5]")
 
 
 def test_edit_objects_and_bad_objects(car: ConstructionTree) -> None:

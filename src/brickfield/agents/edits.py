@@ -51,7 +51,7 @@ from brickfield.agents.edit_language import (
 from brickfield.core.errors import BrickfieldError
 from brickfield.machines.design.catalog import BLOCKS, LINEAR_TYPES
 from brickfield.machines.design.placement import layout
-from brickfield.machines.design.tree import DEFAULT_LIMITS, ConstructionTree, TreeParseError
+from brickfield.machines.design.tree import DEFAULT_LIMITS, ConstructionTree, TreeParseError, parse_tree
 from brickfield.machines.design.types import TreeBlock
 from brickfield.machines.design.validity import SIZE_LIMITS, SizeLimits, overlap_pairs
 
@@ -184,8 +184,9 @@ class EditResult:
                 "id_map": {str(k): v for k, v in sorted(self.id_map.items())}}
 
 
-def apply_edits(tree: ConstructionTree, edits: str | bytes | EditScript | Iterable[Edit], *,
-                stop_on_error: bool = True, spatial: bool = True, reference_quirks: bool = True,
+def apply_edits(tree: ConstructionTree | str | Sequence[Any],
+                edits: str | bytes | EditScript | Iterable[Edit], *, stop_on_error: bool = True,
+                spatial: bool = True, reference_quirks: bool = True,
                 allowed_blocks: Iterable[str] | None = None,
                 max_blocks: int = DEFAULT_LIMITS.max_blocks) -> EditResult:
     """Apply edit steps (text, a parsed ``EditScript`` or ``Edit`` objects) to ``tree``. Never raises
@@ -197,7 +198,12 @@ def apply_edits(tree: ConstructionTree, edits: str | bytes | EditScript | Iterab
     that fitted over the size limit, fails too (overlaps already in the input are tolerated).
     ``allowed_blocks`` restricts the types an Add may use. A failing step changes nothing; with
     ``stop_on_error`` (default, as BesiegeField) the later steps are skipped.
+
+    ``tree`` may also be tree text or a block list; it is parsed with ``parse_tree`` (a file-invalid
+    starting tree raises ``TreeParseError``: it is the workflow's input, not model text).
     """
+    if not isinstance(tree, ConstructionTree):
+        tree = parse_tree(tree, reference_quirks=reference_quirks)
     script = edits if isinstance(edits, EditScript) else (
         parse_edits(edits) if isinstance(edits, (str, bytes, bytearray)) else EditScript.from_edits(edits))
     run = _Run(tree, reference_quirks, spatial, None if allowed_blocks is None else frozenset(allowed_blocks),
