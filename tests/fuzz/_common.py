@@ -89,7 +89,9 @@ def deep_texts(depth: int) -> list[str]:
 
 
 def deep_list(depth: int) -> list[Any]:
-    """An already-decoded list nested ``depth`` levels deep (``str`` of it would recurse)."""
+    """An already-decoded list nested ``depth`` levels deep (``str`` of it recurses). Inside a
+    Hypothesis strategy keep it a few hundred deep: Hypothesis cannot print a deeper one when it
+    reports a failure; the explicit deep-nesting tests go to 200,000."""
     out: list[Any] = []
     for _ in range(depth):
         out = [out]

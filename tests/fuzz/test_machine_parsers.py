@@ -19,7 +19,7 @@ from brickfield.machines.design.catalog import BLOCKS
 from brickfield.machines.design.placement import layout, place, to_global, tree_from_global
 from brickfield.machines.design.tree import MAX_BLOCKS, TreeLimits, parse_tree
 from brickfield.machines.design.validity import check_machine
-from brickfield.machines.io.bsg import bsg_to_tree, parse_bsg, to_bsg
+from brickfield.machines.io.bsg import PISTON_WORK, bsg_to_tree, parse_bsg, to_bsg
 from brickfield.machines.reference import reference_machine
 from tests.fuzz._common import FAST, HUGE_NUMBERS, LONG, TEN_MB, deep_list, deep_texts, expect_typed, hostile
 
@@ -62,7 +62,7 @@ _KEYS = ["id", "order_id", "parent", "bp_id", "parent_a", "bp_id_a", "parent_b",
 _scalar = st.one_of(st.none(), st.booleans(), st.integers(-4, 12), st.integers(), st.floats(),
                     st.sampled_from(["0", "15", "2", "9", "18_1", " 3", "1_0", "\u0663", "x", ""]),
                     st.sampled_from([400, -400, 5000]).map(lambda k: 10**abs(k) * (1 if k > 0 else -1)))
-_value = st.one_of(_scalar, st.lists(_scalar, max_size=5), st.just(deep_list(20_000)))
+_value = st.one_of(_scalar, st.lists(_scalar, max_size=5), st.just(deep_list(300)))
 _block = st.dictionaries(st.sampled_from(_KEYS), _value, max_size=8)
 _decoded = st.lists(st.one_of(_block, _scalar), min_size=1, max_size=8)
 
@@ -165,3 +165,20 @@ def test_block_limit_on_every_path() -> None:
     placed_ok = place(parse_tree(ok))
     assert len(tree_from_global(json.dumps(to_global(placed_ok)))) == MAX_BLOCKS
     assert len(bsg_to_tree(to_bsg(placed_ok))) == MAX_BLOCKS
+
+
+def test_many_open_pistons_in_a_big_bsg_take_one_type() -> None:
+    # 6 pistons saved without preextended in a 512-block file: 64 combinations x 512 blocks is over
+    # PISTON_WORK, so every piston takes the extended type (one try instead of up to 64)
+    points = len(BLOCKS["0"].attach_points)
+    data = [{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}]
+    data += [{"id": "18", "order_id": i, "parent": 0, "bp_id": i % points} for i in range(1, 7)]
+    data += [{"id": "15", "order_id": i, "parent": i - 1 if i > 7 else 0, "bp_id": 0}
+             for i in range(7, MAX_BLOCKS)]
+    tree = parse_tree(data)
+    bsg = to_bsg(place(tree))
+    assert (64 * MAX_BLOCKS > PISTON_WORK and bsg.count('id="18"') == 6
+            and 'key="preextended"' not in bsg)
+    back = bsg_to_tree(bsg)
+    assert back.types == tree.types
+    assert [b.position for b in place(back).blocks] == [b.position for b in place(tree).blocks]

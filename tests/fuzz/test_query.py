@@ -65,7 +65,7 @@ _scalar = st.one_of(st.none(), st.booleans(), st.integers(-2, 20), st.integers()
                     st.text(st.characters(exclude_categories=()), max_size=6),
                     st.sampled_from(["0\u001f", "\u0663", " 7 ", "1e309", "position", "LENGTH"]),
                     st.sampled_from([400, 5000]).map(lambda k: 10**k))
-_value = st.one_of(_scalar, st.lists(_scalar, max_size=3), st.just(deep_list(20_000)))
+_value = st.one_of(_scalar, st.lists(_scalar, max_size=3), st.just(deep_list(300)))
 _item = st.dictionaries(st.sampled_from(["order_id", "duration", "properties", "x"]), _value, max_size=4)
 _decoded = st.one_of(st.lists(st.one_of(_item, _scalar), max_size=5), _item)
 

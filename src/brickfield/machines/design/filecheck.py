@@ -66,7 +66,17 @@ class _Reject(Exception):
 
 def _w(oid: int) -> str:
     """Head of the reference's per-block warning lines (no space before the rest, as it writes)."""
-    return f"Warning: Block(orderID {oid})"
+    return f"Warning: Block(orderID {_num(oid)})"
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    """``text`` as written, cut to ``limit`` characters (a type id can be any string)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _num(value: int) -> str:
+    """An int as the reference prints it, clipped when absurdly long (``int("9" * 4000)`` is valid)."""
+    return str(value) if abs(value) < 10**18 else short_repr(value, 24)
 
 
 class _Checker:
@@ -171,7 +181,7 @@ class ReferenceCheck(_Checker):
         parents = [self._int(b, "parent_a", -1, i), self._int(b, "parent_b", -1, i)] if linear else [parent]
         if any(p in self.flagged for p in parents):
             self.flag(oid, TreeCode.CASCADE,
-                      _w(oid) + f"parent block(orderID {parent})illegal, so it is illegal too.", i)
+                      _w(oid) + f"parent block(orderID {_num(parent)})illegal, so it is illegal too.", i)
             return
         for k, p in enumerate(parents):
             j = order_index.get(p)
@@ -188,7 +198,7 @@ class ReferenceCheck(_Checker):
                 bp = self._int(b, "bp_id_b", -1, i)
             if ptype in BLOCKS and bp >= len(BLOCKS[ptype].attach_points):
                 self.flag(oid, TreeCode.BAD_ATTACH_POINT, _w(oid) + f"parent block(ID {ptype})"
-                          f"does not exist Constructible point{bp}。", i)
+                          f"does not exist Constructible point{_num(bp)}。", i)
         btype = _pystr(b.get("id"))
         if not linear and btype in LINEAR_TYPES:
             self.flag(oid, TreeCode.LINEAR_ONE_PARENT,
@@ -291,7 +301,7 @@ class StrictCheck(_Checker):
         v: dict[str, int] = {k: x for k, x in vals.items() if x is not None}
         btype = str(tid)
         if btype not in BLOCKS:
-            return self.flag(i, TreeCode.UNKNOWN_TYPE, _w(i) + f"unknown block type {btype}", i)
+            return self.flag(i, TreeCode.UNKNOWN_TYPE, _w(i) + f"unknown block type {_clip(btype)}", i)
         if v["order_id"] != i:
             return self.flag(i, TreeCode.BAD_ORDER, _w(v["order_id"]) + f"order_id should "
                              f"be {i}, its position in the list", i)

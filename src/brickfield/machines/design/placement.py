@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from brickfield.core.textio import short_repr
 from brickfield.machines.design.catalog import BLOCKS, FLIP_SENSITIVE, attach_box
 from brickfield.machines.design.quat import quat_matrix
 from brickfield.machines.design.tree import (
@@ -321,16 +322,18 @@ def tree_from_global(source: str | bytes | Sequence[Any], *, reference_quirks: b
             raise TreeParseError(TreeCode.EMPTY, "the block list holds only the global position")
     _check_size(len(data), limits.max_blocks)
     builder = _Builder(reference_quirks)
+    points = _PointIndex()
     blocks: list[TreeBlock] = []
     parents: list[tuple[int, ...]] = []
-    points: list[tuple[int, ...]] = []
+    attach: list[tuple[int, ...]] = []
     for i, d in enumerate(data):
         if not isinstance(d, dict) or not {"id", "Position", "Rotation"} <= set(d):
             raise TreeParseError(TreeCode.WRONG_KEYS, f"block {i} needs id, Position and Rotation", item=i)
         tid = d["id"]
         type_id = str(tid) if isinstance(tid, (str, int)) and not isinstance(tid, bool) else ""
         if type_id not in BLOCKS:
-            raise TreeParseError(TreeCode.UNKNOWN_TYPE, f"block {i}: unknown block type {tid!r}", item=i)
+            raise TreeParseError(TreeCode.UNKNOWN_TYPE, f"block {i}: unknown block type {short_repr(tid)}",
+                                 item=i)
         pos = _vector(d["Position"], 3, "Position", i) + np.array(PRE_PLACEMENT_ORIGIN)
         if i == 0:
             if type_id != "0" or np.abs(pos - builder.origin).max() > tol:
@@ -342,34 +345,60 @@ def tree_from_global(source: str | bytes | Sequence[Any], *, reference_quirks: b
                 raise TreeParseError(TreeCode.WRONG_KEYS, f"block {i}: linear block without end-position",
                                      item=i)
             end = pos + _vector(d["end-position"], 3, "end-position", i)
-            found = [_find_point(builder, pos, None, tol, i), _find_point(builder, end, None, tol, i)]
+            found = [points.find(pos, None, tol, i), points.find(end, None, tol, i)]
         else:
             facing = facing_of_quaternion(_vector(d["Rotation"], 4, "Rotation", i))
             if facing is None:
                 raise TreeParseError(TreeCode.BAD_VALUE, f"block {i}: rotation is not one of the six facings",
                                      item=i)
-            found = [_find_point(builder, pos, FACINGS.index(facing), tol, i)]
+            found = [points.find(pos, FACINGS.index(facing), tol, i)]
         builder.add(type_id, found)
+        points.add(i, builder.points[-1], builder.faces[-1])
         parents.append(tuple(p for p, _ in found))
-        points.append(tuple(k for _, k in found))
+        attach.append(tuple(k for _, k in found))
         if len(found) == 2:
             (pa, ka), (pb, kb) = found
             blocks.append(TreeBlock(type_id, i, pa, ka, pb, kb))
         else:
             blocks.append(TreeBlock(type_id, i, found[0][0], found[0][1]) if found else TreeBlock("0", 0))
-    return ConstructionTree(tuple(blocks), tuple(parents), tuple(points))
+    return ConstructionTree(tuple(blocks), tuple(parents), tuple(attach))
 
 
-def _find_point(builder: _Builder, pos: np.ndarray, facing: int | None, tol: float,
-                item: int) -> tuple[int, int]:
-    """First (block, attach point) at ``pos`` (and with that facing, for solid blocks)."""
-    for j, (pts, faces) in enumerate(zip(builder.points, builder.faces, strict=True)):
-        if len(pts) == 0:
-            continue
-        close = np.abs(pts - pos).max(axis=1) <= tol
+class _PointIndex:
+    """The attach points of every block placed so far in one growing array (block order, then point
+    order), so finding the first point at a position is one vectorised test, not a loop over blocks
+    (which made a 512-block global form take seconds)."""
+
+    def __init__(self) -> None:
+        self.pts = np.zeros((64, 3))
+        self.faces = np.zeros(64, dtype=int)
+        self.owner = np.zeros(64, dtype=int)   # block index of each point
+        self.local = np.zeros(64, dtype=int)   # its index among that block's points
+        self.n = 0
+
+    def add(self, block: int, pts: np.ndarray, faces: np.ndarray) -> None:
+        """Append the attach points of block ``block``."""
+        k = len(pts)
+        if self.n + k > len(self.pts):
+            size = max(2 * len(self.pts), self.n + k)
+            for name in ("pts", "faces", "owner", "local"):
+                old = getattr(self, name)
+                new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
+                new[:self.n] = old[:self.n]
+                setattr(self, name, new)
+        self.pts[self.n:self.n + k] = pts
+        self.faces[self.n:self.n + k] = faces
+        self.owner[self.n:self.n + k] = block
+        self.local[self.n:self.n + k] = np.arange(k)
+        self.n += k
+
+    def find(self, pos: np.ndarray, facing: int | None, tol: float, item: int) -> tuple[int, int]:
+        """First (block, attach point) at ``pos`` (and with that facing, for solid blocks)."""
+        close = np.abs(self.pts[:self.n] - pos).max(axis=1) <= tol
         if facing is not None:
-            close &= faces == facing
-        if close.any():
-            return j, int(np.argmax(close))
-    raise TreeParseError(TreeCode.BAD_PARENT, f"block {item} does not sit on an attach point of an "
-                         "earlier block with a matching facing", item=item)
+            close &= self.faces[:self.n] == facing
+        if not close.any():
+            raise TreeParseError(TreeCode.BAD_PARENT, f"block {item} does not sit on an attach point of "
+                                 "an earlier block with a matching facing", item=item)
+        k = int(np.argmax(close))
+        return int(self.owner[k]), int(self.local[k])

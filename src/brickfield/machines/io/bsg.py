@@ -39,7 +39,7 @@ from xml.parsers import expat
 import numpy as np
 
 from brickfield.core.errors import ParseError
-from brickfield.core.textio import ensure_text
+from brickfield.core.textio import ensure_text, short_repr
 from brickfield.machines.design.catalog import LINEAR_TYPES, POWERED_WHEEL_TYPES, bsg_id
 from brickfield.machines.design.placement import place, tree_from_global
 from brickfield.machines.design.quat import besiege_rotate
@@ -65,6 +65,9 @@ MAX_BSG_BYTES = 4_000_000
 MAX_BSG_BLOCKS = MAX_BLOCKS   # the machine-wide block limit (``design.tree.MAX_BLOCKS``)
 MAX_BSG_DEPTH = 12          # Machine/Blocks/Block/Data/StringArray/String is 6 deep
 MAX_BSG_ELEMENTS = 200_000
+PISTON_WORK = 4_096
+"""Most blocks ``bsg_to_tree`` places while trying piston types (combinations x blocks): 64
+combinations of a 64-block machine, not 64 of a 512-block one (half a minute of hostile input)."""
 
 # guids are uuid5(namespace, "seed:index"): same machine + seed -> byte-identical file.
 _GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://brickfield/machines/bsg")
@@ -270,7 +273,7 @@ def _entry_value(el: ET.Element, item: int) -> str | list[float] | list[str]:
         try:
             return [float((el.findtext(a) or "").strip()) for a in "XYZ"]
         except ValueError:
-            raise BsgParseError("bad_value", f"Vector3 {el.get('key')!r} needs numeric X, Y, Z",
+            raise BsgParseError("bad_value", f"Vector3 {short_repr(el.get('key'))} needs numeric X, Y, Z",
                                 item=item) from None
     if el.tag == "StringArray" and len(el):  # newer saves list values as <String> children
         return [(c.text or "").strip() for c in el]
@@ -365,7 +368,9 @@ def bsg_to_tree(text: str | bytes, *, reference_quirks: bool = True, max_pistons
 
     A piston written as id 18 without ``preextended`` may be the extended (18) or retracted (18_1)
     type: up to ``max_pistons`` such pistons are resolved by trying both, preferring the choice whose
-    auto-placement reproduces the file's global position. Raises ``BsgParseError`` for unreadable
+    auto-placement reproduces the file's global position (while the combinations times the block
+    count stay within ``PISTON_WORK``; beyond that, or past ``max_pistons``, all pistons take one
+    type, extended first). Raises ``BsgParseError`` for unreadable
     files (``too_many_blocks`` over ``max_blocks``) and ``TreeParseError`` when the blocks do not
     form a tree (not on attach points, ...).
     """
@@ -376,7 +381,7 @@ def bsg_to_tree(text: str | bytes, *, reference_quirks: bool = True, max_pistons
         raise BsgParseError("bad_bsg", "the machine has no blocks")
     base = [b["type"] for b in blocks]
     open_pistons = [i for i, b in enumerate(blocks) if b["id"] == "18" and "preextended" not in b["data"]]
-    if len(open_pistons) > max_pistons:
+    if len(open_pistons) > max_pistons or len(blocks) << len(open_pistons) > PISTON_WORK:
         choices: list[tuple[str, ...]] = [("18",) * len(open_pistons), ("18_1",) * len(open_pistons)]
     else:
         choices = list(itertools.product(("18", "18_1"), repeat=len(open_pistons)))
