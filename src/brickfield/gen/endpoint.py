@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from brickfield.gen.errors import GenerationError
-from brickfield.gen.generate import OnUnstable
 from brickfield.gen.grammar import BrickGrammar
 from brickfield.gen.prompt import PromptStyle, brick_messages
-from brickfield.gen.rollback import stable_prefix
+from brickfield.gen.rollback import OnUnstable, stable_prefix
 from brickfield.gen.stats import Generation, GenerationStats
 from brickfield.lego.checks import ILL_FORMATTED, BuildState
 from brickfield.lego.library import DEFAULT_WORLD_DIM

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
@@ -21,14 +21,12 @@ from brickfield.gen.automaton import TokenAutomaton
 from brickfield.gen.decoder import BrickDecoder, DecodeConfig, Mode
 from brickfield.gen.errors import GenerationError
 from brickfield.gen.prompt import PromptStyle, brick_messages, prompt_ids
-from brickfield.gen.rollback import stable_prefix
+from brickfield.gen.rollback import OnUnstable, stable_prefix
 from brickfield.gen.session import ModelSession
 from brickfield.gen.stats import Generation, GenerationStats
 from brickfield.lego.library import DEFAULT_WORLD_DIM
 from brickfield.lego.stability import StabilityConfig, StabilityResult, analyze_stability
 from brickfield.lego.structure import Structure, world_dims
-
-OnUnstable = Literal["last", "stable_prefix"]
 
 _AUTOMATA: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], TokenAutomaton]] = weakref.WeakKeyDictionary()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -21,6 +22,8 @@ from brickfield.lego.stability import StabilityResult, analyze_stability
 from brickfield.lego.structure import Structure
 
 Analyzer = Callable[[Structure], StabilityResult]
+#: What to return when the last attempt is still unstable: that attempt (BrickGPT) or its stable prefix.
+OnUnstable = Literal["last", "stable_prefix"]
 
 
 def first_unstable_brick(structure: Structure, result: StabilityResult) -> int | None:
