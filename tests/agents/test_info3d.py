@@ -95,18 +95,6 @@ def test_spatial_errors_and_inputs() -> None:
     assert machine_info3d(shifted) == machine_info3d(tree)  # ids are list positions, as edits use them
 
 
-@pytest.mark.parametrize("facing", sorted(FACING_QUATS))
-@pytest.mark.parametrize("flipped", [False, True])
-def test_wheel_drive_matches_the_feedback_module(facing: str, flipped: bool) -> None:
-    pytest.importorskip("mujoco")
-    from brickfield.machines.design.quat import quat_rotate
-    from brickfield.machines.feedback.text import _wheel_drive
-
-    q = FACING_QUATS[facing]
-    expected = _wheel_drive(quat_rotate(np.array(q), np.array([0.0, 0.0, 1.0])), flipped)
-    assert np.allclose(wheel_drive(q, flipped), expected, atol=1e-12)
-
-
 def test_wheel_drive_facts() -> None:
     # research note: a wheel facing z+ pushes x-, z- pushes x+, y+- gives no traction
     assert direction_label(wheel_drive(FACING_QUATS["z+"], False)) == "x-"

@@ -14,9 +14,6 @@ ground" means the block's lowest point is within ``ground_tol`` of the machine's
 blocks the machine stands on when dropped on flat ground. Order ids are list positions, the ids the
 edit language uses (equal to the written ``order_id`` in any plainly written tree; see
 ``agents.edits.canonical_tree``).
-
-``wheel_drive`` is the pure-numpy copy of ``machines.feedback.text._wheel_drive`` (that module imports
-MuJoCo); a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -32,6 +29,7 @@ from brickfield.machines.design.quat import quat_matrix
 from brickfield.machines.design.tree import ConstructionTree, parse_tree
 from brickfield.machines.design.types import PlacedMachine, Quat, Vec3
 from brickfield.machines.design.validity import check_tree
+from brickfield.machines.design.wheels import drive_direction
 from brickfield.machines.prompts import point_face
 
 __all__ = ["AttachRef", "Block3DInfo", "Machine3DInfo", "PointInfo", "direction_label", "machine_info3d",
@@ -40,7 +38,6 @@ __all__ = ["AttachRef", "Block3DInfo", "Machine3DInfo", "PointInfo", "direction_
 _LOCAL_NORMALS: dict[str, tuple[float, float, float]] = {
     "front": (0.0, 0.0, 1.0), "back": (0.0, 0.0, -1.0), "left": (-1.0, 0.0, 0.0),
     "right": (1.0, 0.0, 0.0), "up": (0.0, 1.0, 0.0), "down": (0.0, -1.0, 0.0)}
-_Y = np.array([0.0, 1.0, 0.0])
 _Z = np.array([0.0, 0.0, 1.0])
 
 
@@ -54,10 +51,10 @@ def direction_label(vec: Sequence[float] | np.ndarray) -> str:
 def wheel_drive(rotation: Quat | Sequence[float], flipped: bool) -> tuple[float, float, float]:
     """Direction a powered wheel with this orientation pushes the machine (zero when its axle is
     vertical). The motor turns unflipped wheels negatively about their facing axis (``sim.blocks``);
-    rolling then moves the axle along -(axis x up) in Besiege's left-handed frame. Same formula as
-    ``machines.feedback.text._wheel_drive``."""
+    rolling then moves the axle along -(axis x up) in Besiege's left-handed frame
+    (``machines.design.wheels.drive_direction``)."""
     axis = quat_matrix(tuple(float(c) for c in rotation)) @ _Z  # type: ignore[arg-type]
-    d = (-1.0 if flipped else 1.0) * np.cross(axis, _Y)
+    d = drive_direction(axis, flipped)
     return (float(d[0]) + 0.0, float(d[1]) + 0.0, float(d[2]) + 0.0)
 
 

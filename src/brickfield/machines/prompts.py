@@ -80,6 +80,10 @@ _SCORING = {
     "Car_distance": "score = straight-line distance (m) the Starting Block travels during the run",
     "Boulder_throw": "score = throw distance of the boulder x (1 + height gained), counted only if the "
                      "boulder flies at least 3 m high and is thrown, not carried",
+    "Boulder_throw_with_target": "score = 1 when a boulder reaches the goal area, else the average of how "
+                                 "close a boulder came to it and the level's progress",
+    "Target_deliver": "score = 1 when the goal object reaches its goal area, else how much of the gap "
+                      "between them was closed",
 }
 
 

@@ -33,6 +33,7 @@ from brickfield.core.evaluation import jsonable
 from brickfield.machines.design.catalog import BLOCKS, BOULDER, LOOSE_TYPES, POWERED_WHEEL_TYPES, WHEEL_TYPES
 from brickfield.machines.design.quat import quat_conj, quat_rotate
 from brickfield.machines.design.types import PlacedMachine
+from brickfield.machines.design.wheels import drive_direction
 from brickfield.machines.evaluate import TaskResult
 from brickfield.machines.levels.registry import LEVELS
 from brickfield.machines.sim.blocks import Role, role_of
@@ -265,14 +266,6 @@ def _orientation_warnings(ep: Episode, spans: list[OrientationSpan], facings: li
     return out
 
 
-def _wheel_drive(axis: np.ndarray, flipped: bool) -> np.ndarray:
-    """Direction a powered wheel pushes the machine (zero when its axle is vertical).
-
-    The motor turns unflipped wheels negatively about their facing axis (``sim.blocks``); rolling
-    then moves the axle along -s (axis x up) in Besiege's left-handed frame."""
-    return (-1.0 if flipped else 1.0) * np.cross(axis, _Y)
-
-
 def _wheels(ep: Episode | None, placed: PlacedMachine) -> tuple[list[WheelInfo], list[FeedbackWarning]]:
     infos: list[WheelInfo] = []
     warns: list[FeedbackWarning] = []
@@ -282,7 +275,7 @@ def _wheels(ep: Episode | None, placed: PlacedMachine) -> tuple[list[WheelInfo],
             continue
         spec, powered = BLOCKS[b.type_id], b.type_id in POWERED_WHEEL_TYPES
         label = f"{spec.name} (order_id {b.order_id})"
-        drive = _wheel_drive(quat_rotate(np.array(b.rotation), _Z), b.flipped)
+        drive = drive_direction(quat_rotate(np.array(b.rotation), _Z), b.flipped)
         drive_label = facing_label(drive) if powered and np.linalg.norm(drive) > 0.5 else None
         if b.facing in ("y+", "y-"):
             warns.append(FeedbackWarning("no_traction" if powered else "wheel_cannot_roll",
