@@ -131,3 +131,11 @@ def test_bad_arguments_are_typed_errors(tok, kwargs, code):
     with pytest.raises(GenerationError) as err:
         generate_structure(lm, tok, "x", **kwargs)
     assert err.value.code == code
+
+
+def test_min_bricks_masks_eos_until_reached(tok):
+    lm = ScriptedLM(tok, lambda done, _: LINE)  # wants to stop after one brick
+    gen = generate_structure(lm, tok, "x", mode="fast", seed=0, min_bricks=3, rollback=False)
+    assert len(gen.structure) == 3 and gen.stats.stop_reason == "eos"
+    with pytest.raises(GenerationError):
+        generate_structure(lm, tok, "x", min_bricks=5, max_bricks=4)

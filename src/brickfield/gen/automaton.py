@@ -162,13 +162,14 @@ class TokenAutomaton:
             self._bias_cache[key] = b.to(device)
         return self._bias_cache[key]
 
-    def row(self, state: int, n_bricks: int, max_bricks: int) -> int:
-        """The bias row for ``state`` given how many bricks are placed and the brick budget."""
+    def row(self, state: int, n_bricks: int, max_bricks: int, min_bricks: int = 1) -> int:
+        """The bias row for ``state`` given how many bricks are placed and the brick budget (EOS is
+        allowed from ``min_bricks`` bricks on, and is the only choice at ``max_bricks``)."""
         if state != LINE_START:
             return self.row_of[state]
         if n_bricks >= max_bricks:
             return self.ROW_EOS_ONLY
-        return self.row_of[LINE_START] if n_bricks else self.ROW_START_NO_EOS
+        return self.row_of[LINE_START] if n_bricks >= max(1, min_bricks) else self.ROW_START_NO_EOS
 
     def step(self, state: int, token: int) -> int | None:
         """The state after ``token`` (None if the grammar refuses it here)."""

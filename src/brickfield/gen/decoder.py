@@ -54,6 +54,7 @@ class DecodeConfig:
         max_temperature: cap of that increase.
         max_brick_rejections: refusals allowed per brick before generation stops.
         max_bricks: brick budget; generation stops when it is reached.
+        min_bricks: EOS is masked until this many bricks are placed (1 = BrickGPT).
         reject_floating: also refuse (parity) or mask (fast) bricks with nothing directly below or
             above them (BrickGPT does not; off by default).
         top_k: keep only the k most likely allowed tokens (None = all, as BrickGPT with masking).
@@ -67,6 +68,7 @@ class DecodeConfig:
     max_temperature: float = 2.0
     max_brick_rejections: int = 500
     max_bricks: int = 2000
+    min_bricks: int = 1
     reject_floating: bool = False
     top_k: int | None = None
     max_tokens: int | None = None
@@ -79,6 +81,8 @@ class DecodeConfig:
                                                      f"got {self.temperature}")
         if self.max_bricks < 1 or self.max_brick_rejections < 1:
             raise GenerationError("bad_limit", "max_bricks and max_brick_rejections must be >= 1")
+        if not 1 <= self.min_bricks <= self.max_bricks:
+            raise GenerationError("bad_limit", "min_bricks must be in [1, max_bricks]")
         if self.top_k is not None and self.top_k < 1:
             raise GenerationError("bad_limit", "top_k must be >= 1")
         if self.max_tokens is not None and self.max_tokens < 1:
@@ -194,7 +198,7 @@ class BrickDecoder:
             if cfg.max_tokens is not None and stats.tokens >= cfg.max_tokens:
                 return "max_tokens"
             t0 = time.perf_counter()
-            scores = logits + self.bias[auto.row(state, n_bricks, cfg.max_bricks)]
+            scores = logits + self.bias[auto.row(state, n_bricks, cfg.max_bricks, cfg.min_bricks)]
             if self.oracle is not None and not auto.neutral_state[state]:
                 self._mask_infeasible(scores, state, known)
             t1 = time.perf_counter()
@@ -222,7 +226,7 @@ class BrickDecoder:
         banned = [tok for tok, eff in effects.items() if not permits(eff, known)]
         if not banned:
             return
-        eos_open = state == LINE_START and len(self.build) > 0
+        eos_open = state == LINE_START and len(self.build) >= self.cfg.min_bricks
         if len(banned) == len(effects) and not eos_open:
             self.stats.mask_fallbacks += 1  # keep the grammar mask; the per-brick check still applies
             return

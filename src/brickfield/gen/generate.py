@@ -74,12 +74,12 @@ def _fail_text(result: StabilityResult) -> str:
 
 def generate_structure(
     model: Any, tokenizer: Any, caption: str, *, mode: Mode = "fast", max_bricks: int = 2000,
-    seed: int = 0, world_dim: int | Sequence[int] = DEFAULT_WORLD_DIM, rollback: bool = True,
-    max_regenerations: int = 100, temperature: float = 0.6, max_brick_rejections: int = 500,
-    reject_floating: bool = False, top_k: int | None = None, max_tokens: int | None = None,
-    prompt_style: PromptStyle = "brickfield", messages: Sequence[dict[str, str]] | None = None,
-    analyze: bool = True, on_unstable: OnUnstable = "last", stability_config: StabilityConfig | None = None,
-    automaton: TokenAutomaton | None = None,
+    min_bricks: int = 1, seed: int = 0, world_dim: int | Sequence[int] = DEFAULT_WORLD_DIM,
+    rollback: bool = True, max_regenerations: int = 100, temperature: float = 0.6,
+    max_brick_rejections: int = 500, reject_floating: bool = False, top_k: int | None = None,
+    max_tokens: int | None = None, prompt_style: PromptStyle = "brickfield",
+    messages: Sequence[dict[str, str]] | None = None, analyze: bool = True, on_unstable: OnUnstable = "last",
+    stability_config: StabilityConfig | None = None, automaton: TokenAutomaton | None = None,
 ) -> Generation:
     """Generate one brick structure for ``caption`` with a local causal LM.
 
@@ -91,6 +91,7 @@ def generate_structure(
             locally renormalised distribution) or ``"parity"`` samples whole lines and rejects
             them like BrickGPT. See :mod:`brickfield.gen.decoder`.
         max_bricks: brick budget.
+        min_bricks: EOS is masked until this many bricks are placed.
         seed: sampling seed (same inputs and seed -> same structure).
         world_dim: grid size (int = cube).
         rollback: on an unstable result, truncate (BrickGPT's rule) and continue, up to
@@ -115,8 +116,8 @@ def generate_structure(
         raise GenerationError("bad_option",
                               f"on_unstable must be 'last' or 'stable_prefix', got {on_unstable!r}")
     cfg = DecodeConfig(mode=mode, temperature=temperature, max_brick_rejections=max_brick_rejections,
-                       max_bricks=max_bricks, reject_floating=reject_floating, top_k=top_k,
-                       max_tokens=max_tokens)
+                       max_bricks=max_bricks, min_bricks=min_bricks, reject_floating=reject_floating,
+                       top_k=top_k, max_tokens=max_tokens)
     auto = automaton or get_automaton(tokenizer, world_dim=world_dim, vocab_size=_model_vocab(model),
                                       model=model)
     if auto.grammar.world_dim != world_dims(world_dim):
