@@ -1,8 +1,8 @@
-"""Fuzzing every LEGO parser: arbitrary and hostile input may only raise ParseError, and fast.
+"""Fuzzing every LEGO parser: arbitrary and hostile input may only raise ParseError.
 
-The hypothesis deadline is the speed guard: 500 ms per generated example (which goes through every
-parser), and 2 s per (hostile input, parser) pair for the hand-picked inputs of up to 1 MB (the default
-size limit; today's worst is about 0.5 s). A quadratic regex or an unbounded scan blows through both.
+Every (hostile input, parser) pair runs once; the hand-picked inputs go up to the default 1 MB size
+limit, so a quadratic regex or an unbounded scan shows up as a slow test (speed itself is measured in
+``benchmarks/``, not asserted here). The wider families live in ``tests/fuzz``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from brickfield.lego.textformat import parse_structure, parse_text, stablelego_t
 from brickfield.lego.voxels import voxelize
 
 FAST = settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
-HOSTILE_SETTINGS = settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow])
 
 TARGET = "2x4 (0,0,0)\n2x4 (0,2,1)\n"
 
@@ -177,8 +176,7 @@ def _reward(data: str | bytes) -> None:
 
 
 @pytest.mark.parametrize("index", range(len(HOSTILE)))
-@given(name=st.sampled_from([*sorted(PARSERS), "pvpo_reward_from_text"]))
-@HOSTILE_SETTINGS
+@pytest.mark.parametrize("name", [*sorted(PARSERS), "pvpo_reward_from_text"])
 def test_hostile_inputs(index: int, name: str) -> None:
     # Indexed, so a failure report names the input instead of printing a megabyte of it.
     fn = PARSERS.get(name, _reward)

@@ -178,3 +178,13 @@ def test_reference_structures_parse_strictly_and_round_trip() -> None:
         structure = parse_structure(text, strict=True)
         assert format_structure(structure).rstrip("\n") == text.rstrip("\n")
 
+
+
+def test_byte_order_mark_is_accepted() -> None:
+    text = "2x4 (0,0,0)\n1x2 (0,2,1)\n"
+    for strict in (False, True):
+        expected = parse_structure(text, strict=strict)
+        assert parse_structure("\ufeff" + text, strict=strict) == expected
+        assert parse_structure(b"\xef\xbb\xbf" + text.encode(), strict=strict) == expected
+    data = stablelego_json(parse_structure(text))
+    assert stablelego_to_structure("\ufeff" + data) == stablelego_to_structure(data)
