@@ -59,14 +59,15 @@ def _yes(flag: bool) -> str:
     return "[green]yes[/]" if flag else "[red]no[/]"
 
 
-def machines_demo(console: Console) -> None:
-    """Run the machines demo (reference machines on one level of every task) if available."""
+def machines_demo(console: Console) -> dict[str, float]:
+    """Run the machines demo (reference machines on one level of every task) if available; returns
+    ``{machine: reward}`` (empty when the machines extra is missing)."""
     try:
         from brickfield.machines.demo import run as run_machines
     except ImportError:
         console.print("(machines demo not available)")
-        return
-    run_machines(console, OUT_DIR / "machines")
+        return {}
+    return run_machines(console, OUT_DIR / "machines")
 
 
 def main() -> int:
@@ -74,7 +75,10 @@ def main() -> int:
     # Wide enough for the tables when piped (rich assumes 80 columns without a terminal).
     console = Console(width=None if sys.stdout.isatty() else 140)
     lego_demo(console)
-    machines_demo(console)
+    rewards = machines_demo(console)
+    if rewards and rewards.get("fetch") != 1.0:  # the contract's default fetch bindings must hold
+        console.print(f"[red]regression: the reference fetch crane scored {rewards.get('fetch')}, not 1.0[/]")
+        return 1
     return 0
 
 

@@ -38,6 +38,8 @@ def test_file_invalid_exit_1_and_unreadable_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", write(tmp_path, "keys.json", json.dumps(bad_keys))])
     assert result.exit_code == 1 and "structure illegal" in result.output
     assert runner.invoke(app, ["check", str(tmp_path / "missing.json")]).exit_code == 2
+    missing = runner.invoke(app, ["check", str(tmp_path / "missing.json"), "--json"])
+    assert missing.exit_code == 2 and json.loads(missing.stdout)["error"]["code"] == "unreadable"
     prose = runner.invoke(app, ["check", write(tmp_path, "prose.txt", "I could not design it."), "--json"])
     assert prose.exit_code == 2
     assert json.loads(prose.output)["issues"][0]["code"] == "bad_json"
@@ -51,7 +53,7 @@ def test_stdin_and_strict_flag() -> None:
     assert runner.invoke(app, ["check", "-", "--strict"], input=root_only).exit_code == 0
 
 
-def test_batch_one_result_per_line(tmp_path: Path) -> None:
+def test_batch_one_record_envelope_per_line(tmp_path: Path) -> None:
     lines = [
         json.dumps({"id": "car", "tree": CAR}),
         json.dumps({"id": "car-text", "tree": "```json\n" + json.dumps(CAR) + "\n```"}),
@@ -60,22 +62,31 @@ def test_batch_one_result_per_line(tmp_path: Path) -> None:
         json.dumps({"id": "no-tree"}),
         json.dumps([1, 2]),
         json.dumps({"id": "garbage", "tree": "hello"}),
+        json.dumps({"id": "as-text", "text": json.dumps(CAR)}),
     ]
     src = write(tmp_path, "in.jsonl", "\n".join(lines) + "\n\n")
     out = tmp_path / "out.jsonl"
     result = runner.invoke(app, ["check", "--batch", src, "--out", str(out)])
     assert result.exit_code == 0, result.output
     recs = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(recs) == 7
-    assert [r.get("id") for r in recs] == ["car", "car-text", "overlap", None, "no-tree", None, "garbage"]
-    assert recs[0]["valid"] and recs[1]["valid"] and recs[0]["blocks"] == recs[1]["blocks"]
-    assert recs[2]["valid"] is False and recs[2]["spatial_valid"] is False
+    assert len(recs) == 8
+    assert [r["id"] for r in recs] == ["car", "car-text", "overlap", None, "no-tree", None, "garbage",
+                                       "as-text"]
+    assert [r["line"] for r in recs] == [1, 2, 3, 4, 5, 6, 7, 8]
+    for r in recs:
+        assert set(r) in ({"id", "line", "task", "report"}, {"id", "line", "error"}), r
+    reports = {r["id"]: r["report"] for r in recs if "report" in r}
+    assert reports["car"]["valid"] and reports["car-text"]["valid"]
+    assert reports["car"]["blocks"] == reports["car-text"]["blocks"] == reports["as-text"]["blocks"]
+    assert reports["overlap"]["valid"] is False and reports["overlap"]["spatial_valid"] is False
     assert recs[3]["error"]["code"] == "bad_json" and recs[4]["error"]["code"] == "bad_record"
-    assert "error" in recs[5]
-    assert recs[6]["file_valid"] is False and recs[6]["errors"] == ["illegal attachable face"]
-    # Without --out, results go to stdout.
+    assert recs[5]["error"]["code"] == "bad_record"
+    assert reports["garbage"]["file_valid"] is False
+    assert reports["garbage"]["errors"] == ["illegal attachable face"]
+    assert "8 records" in result.stderr
+    # Without --out, the same records go to stdout.
     to_stdout = runner.invoke(app, ["check", "--batch", src])
-    assert len([line for line in to_stdout.output.splitlines() if line.strip()]) == 7
+    assert [json.loads(x) for x in to_stdout.stdout.splitlines()] == recs
 
 
 def test_mounted_under_main_cli(tmp_path: Path) -> None:

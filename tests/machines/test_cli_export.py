@@ -45,6 +45,19 @@ def test_mjcf_with_and_without_level(tmp_path: Path) -> None:
     model = mujoco.MjModel.from_xml_string(scene.stdout)
     assert model.ngeom == alone.ngeom + 3 and model.nbody == alone.nbody
     assert "cube_2" in scene.stdout   # car_level1's back wall
+    for spelling in (["--task", "car"], ["-t", "car_level1"]):   # the same level syntax everywhere
+        same = runner.invoke(app, ["export", path, "-f", "mjcf", *spelling])
+        assert same.exit_code == 0 and same.stdout == scene.stdout, spelling
+
+
+def test_mjcf_scene_of_a_level_variant(tmp_path: Path) -> None:
+    path = write(tmp_path, "car.json", json.dumps(CAR))
+    base = runner.invoke(app, ["export", path, "-f", "mjcf", "-t", "catapult:8"]).stdout
+    at = runner.invoke(app, ["export", path, "-f", "mjcf", "-t", "catapult:8@3"])
+    opt = runner.invoke(app, ["export", path, "-f", "mjcf", "-t", "catapult:8", "--variant", "3"])
+    assert at.exit_code == 0 and opt.exit_code == 0, at.output + opt.output
+    assert at.stdout == opt.stdout != base
+    mujoco.MjModel.from_xml_string(at.stdout)
 
 
 def test_bsg_input_is_accepted(tmp_path: Path) -> None:
@@ -87,6 +100,11 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
     path = write(tmp_path, "car.json", json.dumps(CAR))
     assert runner.invoke(app, ["export", path, "--format", "stl"]).exit_code == 2
     assert runner.invoke(app, ["export", path, "--level", "car:1"]).exit_code == 2  # bsg has no level
+    assert runner.invoke(app, ["export", path, "--variant", "2"]).exit_code == 2    # nor a variant
     result = runner.invoke(app, ["export", path, "-f", "mjcf", "--level", "car:99"])
     assert result.exit_code == 2
-    assert "unknown level" in result.output
+    assert "unknown level car:99" in result.stderr and "known: car:1" in result.stderr
+    result = runner.invoke(app, ["export", path, "-f", "mjcf", "--level", "car:1", "--variant", "-1"])
+    assert result.exit_code == 2 and "--variant" in result.output
+    result = runner.invoke(app, ["export", path, "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "cannot write" in result.stderr
