@@ -182,3 +182,15 @@ def test_many_open_pistons_in_a_big_bsg_take_one_type() -> None:
     back = bsg_to_tree(bsg)
     assert back.types == tree.types
     assert [b.position for b in place(back).blocks] == [b.position for b in place(tree).blocks]
+
+
+@pytest.mark.parametrize("key", ["id", "order_id", "parent", "bp_id"])
+def test_ints_too_long_for_str_in_decoded_trees(key: str) -> None:
+    # Python refuses str() of an int over 4,300 digits: every message must still be written
+    huge = 10**5000
+    for index in (0, 1):
+        tree = [dict(b) for b in TREES[0]]
+        tree[index][key] = huge
+        machine_readers(tree)
+    machine_readers([{"id": huge, "Position": [0, 0, 0], "Rotation": [0, 0, 0, 1]}])
+    machine_readers([{"id": 0, "Position": [huge, 0, 0], "Rotation": [0, 0, 0, 1]}])

@@ -299,7 +299,7 @@ class StrictCheck(_Checker):
         if any(v is None for v in vals.values()) or isinstance(tid, bool) or not isinstance(tid, (str, int)):
             return self.flag(i, TreeCode.BAD_VALUE, f"Warning:order{i}json format illegal", i)
         v: dict[str, int] = {k: x for k, x in vals.items() if x is not None}
-        btype = str(tid)
+        btype = _pystr(tid)
         if btype not in BLOCKS:
             return self.flag(i, TreeCode.UNKNOWN_TYPE, _w(i) + f"unknown block type {_clip(btype)}", i)
         if v["order_id"] != i:

@@ -330,7 +330,9 @@ def tree_from_global(source: str | bytes | Sequence[Any], *, reference_quirks: b
         if not isinstance(d, dict) or not {"id", "Position", "Rotation"} <= set(d):
             raise TreeParseError(TreeCode.WRONG_KEYS, f"block {i} needs id, Position and Rotation", item=i)
         tid = d["id"]
-        type_id = str(tid) if isinstance(tid, (str, int)) and not isinstance(tid, bool) else ""
+        # an int type id as text; one with thousands of digits has no str() (and is no type anyway)
+        type_id = tid if isinstance(tid, str) else \
+            str(tid) if isinstance(tid, int) and not isinstance(tid, bool) and abs(tid) < 10**9 else ""
         if type_id not in BLOCKS:
             raise TreeParseError(TreeCode.UNKNOWN_TYPE, f"block {i}: unknown block type {short_repr(tid)}",
                                  item=i)
