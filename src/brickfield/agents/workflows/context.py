@@ -77,6 +77,7 @@ class RunContext:
         self.search: list[dict[str, Any]] = []
         self._memo: dict[str, Evaluation] = {}
         self._failures = 0
+        self.last_error: LLMError | None = None
         self._sem: asyncio.Semaphore | None = None
         self._eval_lock: asyncio.Lock | None = None
         self._t0 = time.monotonic()
@@ -146,6 +147,7 @@ class RunContext:
 
     def _failed(self, exc: LLMError) -> None:
         self._failures += 1
+        self.last_error = exc
         fatal = isinstance(exc, ReplayMissError) or (
             isinstance(exc, LLMRequestError) and exc.status in _FATAL_STATUS)
         if fatal or self._failures >= self.config.max_consecutive_failures:

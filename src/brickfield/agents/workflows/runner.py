@@ -28,7 +28,7 @@ from brickfield.agents.workflows.single import single_agent
 from brickfield.agents.workflows.transcript import Transcript
 from brickfield.core import Evaluator, TaskSpec, get_domain
 from brickfield.core.task import TaskSpecError
-from brickfield.llm import ChatModel
+from brickfield.llm import ChatModel, LLMError
 
 __all__ = ["WORKFLOWS", "arun_workflow", "resolve_task", "run_workflow", "write_outputs"]
 
@@ -91,6 +91,7 @@ async def arun_workflow(workflow: str, task: TaskSpec | str, model: ChatModel, *
                        search=strategy.to_dict() if name == "iterative" else None, config=config.to_dict())
             try:
                 finals = await _dispatch(ctx, name, strategy, n)
+                _check_any_answer(ctx)
             except EndpointFailure as exc:
                 cause = exc.cause
                 result = ctx.result(name, list(ctx.partial.values()), completed=False,
@@ -102,6 +103,17 @@ async def arun_workflow(workflow: str, task: TaskSpec | str, model: ChatModel, *
             return result
     finally:
         transcript.close()
+
+
+def _check_any_answer(ctx: RunContext) -> None:
+    """A run whose every call failed did not run at all (e.g. one single-agent call to a dead server,
+    below the consecutive-failure limit): that is an endpoint failure, not a bad design."""
+    failures = sum(s.failures for s in ctx.roles.values())
+    if failures and not any(s.calls for s in ctx.roles.values()):
+        last = next((e for e in reversed(ctx.transcript.events) if e["event"] == "chat_error"), {})
+        cause = LLMError(f"{last.get('error_type', 'LLMError')}: {last.get('message', '')}")
+        raise EndpointFailure(f"model endpoint failed: every call failed ({failures}); last: "
+                              f"{last.get('error_type')}: {last.get('message', '')}", ctx.last_error or cause)
 
 
 def _finish(ctx: RunContext, result: WorkflowResult, out_dir: Path | None) -> None:
