@@ -84,15 +84,16 @@ def qwen_tokenizer() -> Any:
 
 
 def tiny_llama(vocab_size: int, *, hidden: int = 32, layers: int = 2, heads: int = 4, seed: int = 0,
-               intermediate: int | None = None) -> Any:
-    """A random LlamaForCausalLM (eval mode) built from a LlamaConfig; no weights downloaded."""
+               intermediate: int | None = None, tie: bool = False) -> Any:
+    """A random LlamaForCausalLM (eval mode) built from a LlamaConfig; no weights downloaded.
+    ``tie`` shares the input embedding with the LM head (as Llama-3.2-1B does)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=intermediate or 2 * hidden,
                       num_hidden_layers=layers, num_attention_heads=heads,
                       num_key_value_heads=max(1, heads // 2), max_position_embeddings=8192,
-                      tie_word_embeddings=False)
+                      tie_word_embeddings=tie)
     with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG alone
         torch.manual_seed(seed)
         model = LlamaForCausalLM(cfg)
