@@ -31,21 +31,29 @@ def _pystr(value: Any) -> str:
     return f"<{type(value).__name__}>"
 
 
+_MAX_INT = 10**18
+
+
 def _pyint(value: Any) -> int:
     """Python's ``int()`` as the reference applies it (truncates floats, bool -> 0/1, numeric strings
-    with whitespace or underscores). Raises ValueError/TypeError/OverflowError like ``int``."""
+    with whitespace or underscores). Raises ValueError/TypeError/OverflowError like ``int``, and
+    OverflowError beyond +-1e18 too: the reference would carry such a number along, but no tree
+    needs one and a 5,000-digit id could not even be printed in a report."""
     if isinstance(value, (int, float, str, bytes)):
-        return int(value)
+        out = int(value)
+        if abs(out) >= _MAX_INT:
+            raise OverflowError("integer out of range")
+        return out
     raise TypeError(f"int() argument must be a string or a real number, not {type(value).__name__!r}")
 
 
 def _strict_int(value: Any) -> int | None:
-    """Strict mode: ints, integral floats and digit strings; never bools."""
+    """Strict mode: ints, integral floats and digit strings below 1e18; never bools."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
+        return value if abs(value) < 10**18 else None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
         return int(value)
     if isinstance(value, str):
         s = value.strip()
@@ -218,17 +226,17 @@ class ReferenceCheck(_Checker):
 
         def resolve(p: int, k: int, pos: int, item: int) -> tuple[int, int]:
             if not -m <= p < m:
-                raise _Reject(TreeCode.BAD_PARENT, f"block {item}: parent {p} does not exist", item)
+                raise _Reject(TreeCode.BAD_PARENT, f"block {item}: parent {_num(p)} does not exist", item)
             j = p % m
             if j not in n_points:
                 if j >= pos:
                     raise _Reject(TreeCode.BAD_PARENT,
-                                  f"block {item}: parent {p} is not earlier in the list", item)
-                raise _Reject(TreeCode.BAD_ATTACH_POINT,
-                              f"block {item}: parent {p} is a linear block and has no attach points", item)
+                                  f"block {item}: parent {_num(p)} is not earlier in the list", item)
+                raise _Reject(TreeCode.BAD_ATTACH_POINT, f"block {item}: parent {_num(p)} is a linear block "
+                              "and has no attach points", item)
             if not -n_points[j] <= k < n_points[j]:
-                raise _Reject(TreeCode.BAD_ATTACH_POINT,
-                              f"block {item}: attach point {k} does not exist on parent {p}", item)
+                raise _Reject(TreeCode.BAD_ATTACH_POINT, f"block {item}: attach point {_num(k)} does not "
+                              f"exist on parent {_num(p)}", item)
             return j, k % n_points[j]
 
         for pos, i in enumerate(survivors):
