@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import json
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -129,7 +130,9 @@ def _literal(text: str, limits: TreeLimits) -> Any:
     if len(text) > limits.max_literal_bytes or max_nesting(text, "\"'", "[{(", "]})") > limits.max_depth:
         return None
     try:
-        return ast.literal_eval(text)
+        with warnings.catch_warnings():   # "invalid decimal literal" and the like: just not a literal
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return ast.literal_eval(text)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
 
