@@ -218,3 +218,37 @@ def test_run_batch_writes_in_input_order_and_keeps_finished_lines_when_killed(tm
     summary = run_batch(src, out, lambda rec: Job(rec["text"]), reverse, resume=True)
     assert summary.skipped == 2
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == [0, 1, 2, 3, 4]
+
+
+def test_file_or_batch_and_batch_only_options(tmp_path: Path) -> None:
+    car = _write(tmp_path, "car.json", reference_machine("car"))
+    bricks = _write(tmp_path, "b.txt", example_text("tower"))
+    mbatch = _jsonl(tmp_path, "m.jsonl", [{"id": 1, "tree": reference_machine("car")}])
+    out = str(tmp_path / "o.jsonl")
+    cases = {("machine", "simulate", car, "--batch", mbatch): "not both",
+             ("machine", "simulate", car, "--out", out): "apply to --batch",
+             ("machine", "simulate", car, "--workers", "2"): "apply to --batch",
+             ("machine", "simulate", "--batch", mbatch, "--trace", out): "--trace",
+             ("machine", "check", car, "--resume"): "apply to --batch",
+             ("lego", "check", bricks, "--out", out): "apply to --batch",
+             ("lego", "score", bricks, "--task", "tower", "--batch", mbatch): "not both",
+             ("lego", "score"): "give FILE"}
+    for args, message in cases.items():
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 2 and message in result.stderr, (args, result.output)
+    assert not Path(out).exists()
+
+
+def test_progress_bar_only_for_out_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from brickfield.core import cliutil
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with_out = cliutil._OrderedSink(tmp_path / "a.jsonl", False, 1, "x")
+    to_stdout = cliutil._OrderedSink(None, False, 1, "x")
+    assert with_out.progress.disable is False and to_stdout.progress.disable is True
+    with_out.close()
+    to_stdout.close()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    piped = cliutil._OrderedSink(tmp_path / "b.jsonl", False, 1, "x")
+    assert piped.progress.disable is True
+    piped.close()

@@ -19,8 +19,9 @@ from brickfield.core.errors import ParseError
 from brickfield.core.textio import DEFAULT_MAX_BYTES, ensure_text
 
 __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_UNREADABLE", "EXIT_USAGE", "BatchItem", "BatchSummary",
-           "GuardedGroup", "Job", "error_dict", "exit_for_status", "fail_unreadable", "parse_json_option",
-           "read_input", "run_batch", "run_evaluation_batch", "run_guarded", "usage_error", "write_output"]
+           "GuardedGroup", "Job", "check_inputs", "error_dict", "exit_for_status", "fail_unreadable",
+           "parse_json_option", "read_input", "run_batch", "run_evaluation_batch", "run_guarded",
+           "usage_error", "write_output"]
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -120,6 +121,17 @@ def write_output(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise fail_unreadable(_os_error("unwritable", "write", path, exc), False) from None
+
+
+def check_inputs(file: str | None, batch: str | None, *, out: Path | None = None, workers: int = 1,
+                 resume: bool = False) -> None:
+    """One FILE or one ``--batch``, and the batch-only options only with ``--batch`` (usage error, exit 2)."""
+    if batch is None and file is None:
+        raise usage_error("give FILE (or - for stdin), or --batch IN.jsonl")
+    if batch is not None and file is not None:
+        raise usage_error("give FILE or --batch IN.jsonl, not both")
+    if batch is None and (out is not None or workers != 1 or resume):
+        raise usage_error("--out, --workers and --resume apply to --batch")
 
 
 def parse_json_option(value: str, option: str) -> Any:

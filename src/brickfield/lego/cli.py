@@ -18,6 +18,7 @@ from brickfield.core.cliutil import (
     EXIT_OK,
     GuardedGroup,
     Job,
+    check_inputs,
     exit_for_status,
     fail_unreadable,
     read_input,
@@ -196,12 +197,11 @@ def check(
     lines/reasons/scores and stable). With --batch every line gets one record
     {"id", "line", "task", "evaluation"} or {"id", "line", "error": {"code", "message"}}, in input order.
     """
+    check_inputs(file, batch, out=out, workers=workers, resume=resume)
     spec, target_text = _cli_spec(task, caption, target, lam, align, as_json)
     if batch is not None:
         _batch_run(batch, out, _record_preparer(spec, target_text, lam, align, False), workers, resume,
                    "checking structures")
-    if file is None:
-        raise usage_error("give FILE (or - for stdin), or --batch IN.jsonl")
     ev = _evaluate_file(file, spec, as_json)
     if as_json:
         typer.echo(ev.to_json())
@@ -254,12 +254,11 @@ def score(
     (components r_phys/r_vox, metrics iou/voxel_distance/fscore/shift). --batch writes one record per line
     as `lego check --batch` does. Invalid designs keep their partial PVPO reward (exit 1).
     """
+    check_inputs(file, batch, out=out, workers=workers, resume=resume)
     spec, target_text = _cli_spec(task, caption, target, lam, align, as_json)
     if batch is not None:
         _batch_run(batch, out, _record_preparer(spec, target_text, lam, align, True), workers, resume,
                    "scoring structures")
-    if file is None:
-        raise usage_error("give FILE (or - for stdin), or --batch IN.jsonl")
     if spec.param("target") is None:
         raise usage_error(f"lego score needs --target FILE or a suite --task ({', '.join(SUITE_NAMES)})")
     ev = _evaluate_file(file, spec, as_json)

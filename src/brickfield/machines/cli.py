@@ -21,6 +21,7 @@ from brickfield.core.cliutil import (
     EXIT_UNREADABLE,
     GuardedGroup,
     Job,
+    check_inputs,
     exit_for_status,
     fail_unreadable,
     parse_json_option,
@@ -177,6 +178,7 @@ def check(
     spatial_valid, errors, warnings, issues, blocks). --batch writes one record per input line,
     {"id", "line", "task": null, "report": <ValidityReport>}, or {"id", "line", "error"} for a line that
     is not a usable record."""
+    check_inputs(file, batch, out=out, resume=resume)
     quirks = not strict
     if batch is not None:
         def execute(jobs: list[Job], emit: Any) -> None:
@@ -188,8 +190,6 @@ def check(
         if out is not None:
             typer.echo(summary.line(), err=True)
         raise typer.Exit(EXIT_OK)
-    if file is None:
-        raise usage_error("give FILE (or - for stdin), or --batch IN.jsonl")
     report = check_machine(_read_or_exit(file, as_json), reference_quirks=quirks)
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
@@ -370,6 +370,9 @@ def simulate_cmd(
     the Evaluation record (status, reward, success, components valid/score, metrics, issues, details
     with damage, triggers and the level). The other options set the task's parameters.
     """
+    check_inputs(file, batch, out=out, workers=workers, resume=resume)
+    if batch is not None and trace is not None:
+        raise usage_error("--trace applies to one FILE, not to --batch")
     if feedback not in ("full", "minimal", "score"):
         raise usage_error(f"--feedback: {feedback!r} is not one of full, minimal, score")
     params = {"bindings": _bindings(bindings), "reference_quirks": not strict, "seed": seed,
@@ -382,8 +385,6 @@ def simulate_cmd(
         if out is not None:
             typer.echo(summary.line(), err=True)
         raise typer.Exit(EXIT_OK)
-    if file is None:
-        raise usage_error("give FILE (or - for stdin), or --batch IN.jsonl")
     ev = _evaluate_file(file, spec, as_json)
     if trace is not None:
         _write_trace(trace, ev)
