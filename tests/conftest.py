@@ -7,7 +7,7 @@
   ``@reproduce_failure`` line.
 * ``fuzz``: long randomised runs (``HYPOTHESIS_PROFILE=fuzz pytest -m fuzz tests/fuzz``), 20,000
   examples per test unless ``HYPOTHESIS_FUZZ_EXAMPLES`` sets another count. Tests meant for it are
-  marked ``@pytest.mark.fuzz`` and leave ``max_examples`` to the profile.
+  marked ``@pytest.mark.fuzz`` (deselected by pyproject's ``addopts`` like ``slow``).
 
 A test that sets ``max_examples`` itself keeps that count under both profiles; everything it does not
 set (derandomize, deadline, print_blob) comes from the loaded profile.
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("fixed", derandomize=True, deadline=None, print_blob=True)
@@ -27,19 +26,3 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``fuzz`` marker (long randomisable runs, see the module docstring)."""
-    config.addinivalue_line("markers", "fuzz: long fuzz runs (20,000 examples per test), deselected by "
-                            "default; run with -m fuzz, randomised with HYPOTHESIS_PROFILE=fuzz")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``fuzz`` tests unless the ``-m`` expression names them (until pyproject's addopts
-    deselects them the way it deselects ``slow``)."""
-    if "fuzz" in (config.option.markexpr or ""):
-        return
-    skip = pytest.mark.skip(reason="long fuzz run: select with -m fuzz")
-    for item in items:
-        if item.get_closest_marker("fuzz") is not None:
-            item.add_marker(skip)
