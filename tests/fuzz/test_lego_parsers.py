@@ -1,4 +1,4 @@
-"""Hostile input to every LEGO reader: only typed errors (ParseError, LimitError), never a crash.
+"""Hostile input to every LEGO reader: only typed errors (ParseError, InvalidArgumentError), never a crash.
 
 Readers: ``parse_text`` (lenient and strict), ``parse_structure``, ``stablelego_to_structure`` (text
 and decoded data), ``from_ldr``, the voxel loader ``as_voxels`` and the grid size of ``Structure``.
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from brickfield.core.errors import LimitError, ParseError
+from brickfield.core.errors import InvalidArgumentError, ParseError
 from brickfield.core.textio import short_repr
 from brickfield.lego.checks import check_structure
 from brickfield.lego.examples import example_names, load_example
@@ -138,14 +138,14 @@ BAD_WORLDS = [10_000, (20, 20, 10_000), MAX_WORLD_DIM + 1, 0, -1, (1, 2), "20", 
 
 @pytest.mark.parametrize("world_dim", BAD_WORLDS, ids=[short_repr(w) for w in BAD_WORLDS])
 def test_world_size_is_bounded(world_dim: Any) -> None:
-    exc = expect_typed(world_dims, world_dim, error=LimitError)
+    exc = expect_typed(world_dims, world_dim, error=InvalidArgumentError)
     assert exc is not None and isinstance(exc, ValueError)
     builds = [lambda: Structure((), world_dim), lambda: parse_text("1x1 (0,0,0)", world_dim=world_dim),
               lambda: from_ldr("", world_dim=world_dim)]
     if world_dim is not None:   # voxelize's None means the structure's own grid
         builds.append(lambda: voxelize(TARGET, world_dim))
     for build in builds:
-        with pytest.raises(LimitError):
+        with pytest.raises(InvalidArgumentError):
             build()
     assert world_dims(MAX_WORLD_DIM) == (MAX_WORLD_DIM,) * 3
 
@@ -157,7 +157,7 @@ BAD_GRIDS = [np.zeros((2, 2)), np.zeros((1, 1, 1, 1)), [[[1], [1, 2]]], "abc", n
 
 @pytest.mark.parametrize("grid", BAD_GRIDS, ids=range(len(BAD_GRIDS)))
 def test_voxel_loader_refuses_non_grids(grid: Any) -> None:
-    exc = expect_typed(as_voxels, grid, error=LimitError)
+    exc = expect_typed(as_voxels, grid, error=InvalidArgumentError)
     assert exc is not None and exc.code in ("bad_voxels", "world_too_large")
-    with pytest.raises(LimitError):
+    with pytest.raises(InvalidArgumentError):
         compare(grid, TARGET)

@@ -97,10 +97,12 @@ class SimulationError(BrickfieldError):
     invalid evaluations with a reason)."""
 
 
-class LimitError(BrickfieldError, ValueError):
-    """A size, count or dimension argument outside its allowed range (e.g. a world grid over
-    ``lego.structure.MAX_WORLD_DIM`` per axis). A ``ValueError`` too, so callers that validated
-    arguments with ``except ValueError`` keep working; ``code`` is stable and machine-readable."""
+class InvalidArgumentError(BrickfieldError, ValueError):
+    """An argument that is not a valid value: a world grid size that is not 1 or 3 positive ints or
+    is over ``lego.structure.MAX_WORLD_DIM`` per axis, a voxel grid that is not a 3-D array of
+    numbers. A ``ValueError`` too, so callers that validated arguments with ``except ValueError``
+    keep working; ``code`` is stable and machine-readable (``bad_world_dim``, ``world_too_large``,
+    ``bad_voxels``)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{message} [{code}]")

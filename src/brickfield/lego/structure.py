@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brickfield.core.errors import LimitError
+from brickfield.core.errors import InvalidArgumentError
 from brickfield.core.textio import short_repr
 from brickfield.lego.library import DEFAULT_WORLD_DIM, BrickType, brick_type
 
@@ -78,23 +78,24 @@ voxel metrics allocate several arrays of that size). Raise it here, or pass ``ma
 def world_dims(world_dim: int | Sequence[int], max_dim: int | None = None) -> tuple[int, int, int]:
     """A grid size as three ints in [1, ``max_dim``] (default ``MAX_WORLD_DIM``); an int is a cube.
 
-    Raises ``LimitError`` (a ValueError): ``bad_world_dim`` for anything that is not one or three
+    Raises ``InvalidArgumentError`` (a ValueError): ``bad_world_dim`` for anything that is not one or three
     positive integers, ``world_too_large`` above the limit (a 10,000-wide grid would otherwise end in
     a MemoryError deep inside voxelisation).
     """
     limit = MAX_WORLD_DIM if max_dim is None else max_dim
     shown = _shown(world_dim)
     if isinstance(world_dim, (bool, str, bytes)):
-        raise LimitError("bad_world_dim", f"world_dim must be an int or 3 ints, got {shown}")
+        raise InvalidArgumentError("bad_world_dim", f"world_dim must be an int or 3 ints, got {shown}")
     try:
         dims = (operator.index(world_dim),) * 3 if not isinstance(world_dim, Iterable) else \
             tuple(_dim(d) for d in itertools.islice(world_dim, 4))
     except (TypeError, ValueError, OverflowError):
         dims = ()
     if len(dims) != 3 or min(dims) <= 0:
-        raise LimitError("bad_world_dim", f"world_dim must be 3 positive sizes, got {shown}")
+        raise InvalidArgumentError("bad_world_dim", f"world_dim must be 3 positive sizes, got {shown}")
     if max(dims) > limit:
-        raise LimitError("world_too_large", f"world_dim {_shown(dims)} is over the limit of {limit} per axis")
+        raise InvalidArgumentError("world_too_large",
+                                   f"world_dim {_shown(dims)} is over the limit of {limit} per axis")
     return dims  # type: ignore[return-value]
 
 

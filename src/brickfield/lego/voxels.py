@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
-from brickfield.core.errors import LimitError
+from brickfield.core.errors import InvalidArgumentError
 from brickfield.lego import structure as _structure
 from brickfield.lego.structure import Structure, world_dims
 
@@ -55,7 +55,7 @@ def voxelize(structure: Structure, world_dim: int | Sequence[int] | None = None)
 def as_voxels(obj: VoxelLike) -> np.ndarray:
     """A boolean 3-D array from a Structure (voxelized) or an array-like (cast to bool).
 
-    Raises ``LimitError`` (a ValueError): ``bad_voxels`` unless `obj` is a 3-D array of numbers or
+    Raises ``InvalidArgumentError`` (a ValueError): ``bad_voxels`` unless `obj` is a 3-D array of numbers or
     booleans (ragged lists, strings, objects are refused), ``world_too_large`` over
     ``MAX_WORLD_DIM`` cells per axis.
     """
@@ -64,14 +64,15 @@ def as_voxels(obj: VoxelLike) -> np.ndarray:
     try:
         arr = np.asarray(obj)
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:   # ragged or odd input
-        raise LimitError("bad_voxels", f"not a voxel grid: {str(exc)[:120]}") from None
+        raise InvalidArgumentError("bad_voxels", f"not a voxel grid: {str(exc)[:120]}") from None
     if arr.ndim != 3:
-        raise LimitError("bad_voxels", f"voxel grid must be 3-D, got shape {arr.shape}")
+        raise InvalidArgumentError("bad_voxels", f"voxel grid must be 3-D, got shape {arr.shape}")
     if arr.dtype.kind not in "biuf":
-        raise LimitError("bad_voxels", f"voxel grid must hold numbers or booleans, not {arr.dtype}")
+        raise InvalidArgumentError("bad_voxels", f"voxel grid must hold numbers or booleans, not {arr.dtype}")
     limit = _structure.MAX_WORLD_DIM   # read per call: the module constant is the setting
     if max(arr.shape) > limit:
-        raise LimitError("world_too_large", f"voxel grid {arr.shape} is over the limit of {limit} per axis")
+        raise InvalidArgumentError("world_too_large",
+                                   f"voxel grid {arr.shape} is over the limit of {limit} per axis")
     return arr.astype(bool, copy=False)
 
 
