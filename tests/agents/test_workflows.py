@@ -189,3 +189,27 @@ def test_request_seeds_follow_the_call_path(server: FakeChatServer, client: Open
     server.clear()
     run("hierarchical", client, tmp_path / "c", config=WorkflowConfig(seed=2))
     assert sorted(b["seed"] for b in server.bodies) != seeds_a
+
+
+def test_n_sets_samples_and_drafts() -> None:
+    from tests.agents._workflow_fakes import ScriptedModel
+
+    model = ScriptedModel()
+    single = run_workflow("single", "catapult:1", model, n=3)
+    assert len(single.finals) == 3 and single.role_calls == {"single_agent": 3}
+    model = ScriptedModel()
+    iterative = run_workflow("iterative", "catapult:1", model, n=2, search="random", iterations=1)
+    assert len(iterative.finals) == 2 and len(iterative.search) == 2
+    assert iterative.role_calls == {"designer": 2, "inspector": 2, "refiner": 2 * (4 + 1), "querier": 2}
+    assert [f.reward for f in iterative.finals] == sorted((f.reward for f in iterative.finals), reverse=True)
+
+
+def test_run_workflow_inside_a_running_event_loop() -> None:
+    import asyncio
+
+    from tests.agents._workflow_fakes import ScriptedModel
+
+    async def main() -> WorkflowResult:
+        return run_workflow("single", "catapult:1", ScriptedModel())
+
+    assert asyncio.run(main()).best_evaluation.status == "ok"

@@ -15,9 +15,10 @@ Evaluations go in batches through one ``Evaluator`` kept for the run, memoised b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from brickfield.agents.prompts import PromptSet, RolePrompt, default_prompts
@@ -106,6 +107,27 @@ class RunContext:
     def record(self, event: str, **fields: Any) -> None:
         """Write a transcript event."""
         self.transcript.write(event, **fields)
+
+    @contextlib.contextmanager
+    def timed(self, name: str, path: str, **fields: Any) -> Iterator[dict[str, Any]]:
+        """Record a ``step`` event when the block ends: wall time and the calls, failed calls,
+        tokens and simulations spent in it (concurrent steps count each other's work too), plus
+        ``fields`` and whatever the block puts in the dict it gets."""
+        start = time.monotonic()
+        before = self._totals()
+        extra: dict[str, Any] = dict(fields)
+        try:
+            yield extra
+        finally:
+            after = self._totals()
+            self.record("step", name=name, path=path, seconds=round(time.monotonic() - start, 4),
+                        **{k: after[k] - before[k] for k in after}, **extra)
+
+    def _totals(self) -> dict[str, int]:
+        stats = self.roles.values()
+        return {"calls": sum(s.calls for s in stats), "failures": sum(s.failures for s in stats),
+                "tokens": sum(s.prompt_tokens + s.completion_tokens for s in stats),
+                "simulations": self.simulations}
 
     # --- model calls ---------------------------------------------------------------------------------
     def seed_for(self, path: str) -> int:

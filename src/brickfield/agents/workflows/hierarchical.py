@@ -24,11 +24,12 @@ __all__ = ["hierarchical_design"]
 async def _stage(ctx: RunContext, bp: Blueprint, stage: FunctionalBlock, k: int, sources: list[Draft],
                  builders: int) -> list[Draft]:
     for attempt in range(ctx.config.retries + 1):
-        built = await gather(*(build_step(ctx, bp, stage, sources[j % len(sources)],
-                                          f"hier/stage{k}/b{j}/try{attempt}") for j in range(builders)))
-        valid = [d for d in built if d is not None]
-        ctx.record("step", name="stage", stage=k, part=stage.name, attempt=attempt, valid=len(valid),
-                   builders=builders)
+        with ctx.timed("stage", f"hier/stage{k}/try{attempt}", stage=k, part=stage.name, attempt=attempt,
+                       builders=builders) as step:
+            built = await gather(*(build_step(ctx, bp, stage, sources[j % len(sources)],
+                                              f"hier/stage{k}/b{j}/try{attempt}") for j in range(builders)))
+            valid = [d for d in built if d is not None]
+            step["valid"] = len(valid)
         if valid:
             return valid
     return []
@@ -37,7 +38,8 @@ async def _stage(ctx: RunContext, bp: Blueprint, stage: FunctionalBlock, k: int,
 async def hierarchical_design(ctx: RunContext, *, builders: int = 8) -> list[DesignRecord]:
     """Meta-designer, then ``builders`` builders per functional block; every design of the last
     stage reached, evaluated (best first)."""
-    bp = await meta_design_step(ctx, "hier/meta_designer")
+    with ctx.timed("meta_designer", "hier/meta_designer"):
+        bp = await meta_design_step(ctx, "hier/meta_designer")
     sources = [root_draft(ctx.task)]
     reached = 0
     for k, stage in enumerate(bp.stages):

@@ -68,13 +68,18 @@ async def iterative_editing(ctx: RunContext, search: SearchStrategy, *, drafts: 
 
 async def _one_draft(ctx: RunContext, search: SearchStrategy, path: str, blind_candidates: int,
                      pad: bool) -> DesignRecord:
-    draft, answer = await design_step(ctx, "designer", f"{path}/designer")
+    with ctx.timed("designer", f"{path}/designer"):
+        draft, answer = await design_step(ctx, "designer", f"{path}/designer")
     if draft is None:  # nothing readable after every retry: the last answer is the result
         [ev] = await ctx.evaluate([(answer, f"{path}/designer")])
         return DesignRecord(ev.design_text, ev, f"{path}/designer")
-    inspection = await inspect_step(ctx, draft, f"{path}/inspector") if ctx.ablations.inspector else None
-    slots = await refine_rounds(ctx, draft, Refinement(inspection=inspection), blind_candidates,
-                                f"{path}/refiner", need_all=False)
+    inspection = None
+    if ctx.ablations.inspector:
+        with ctx.timed("inspector", f"{path}/inspector"):
+            inspection = await inspect_step(ctx, draft, f"{path}/inspector")
+    with ctx.timed("blind_refiner", f"{path}/refiner"):
+        slots = await refine_rounds(ctx, draft, Refinement(inspection=inspection), blind_candidates,
+                                    f"{path}/refiner", need_all=False)
     chosen = next((s for s in slots if s.draft is not None), None)
     root = chosen.draft if chosen is not None and chosen.draft is not None else draft
     [root_ev] = await ctx.evaluate([(root.text, f"{path}/node0")])
@@ -82,7 +87,8 @@ async def _one_draft(ctx: RunContext, search: SearchStrategy, path: str, blind_c
     tree = SearchTree(data.score, data)
 
     async def expand(node: SearchNode) -> Expansion:
-        return await _expand(ctx, tree, node, search.candidates, path, pad)
+        with ctx.timed("expand", f"{path}/node{node.id}"):
+            return await _expand(ctx, tree, node, search.candidates, path, pad)
 
     def on_iteration(record: dict) -> None:
         ctx.record("search", path=path, strategy=search.name, **record)

@@ -26,6 +26,7 @@ async def _one(ctx: RunContext, path: str) -> tuple[str, str]:
 
 async def single_agent(ctx: RunContext, *, samples: int = 1) -> list[DesignRecord]:
     """``samples`` one-shot designs (concurrent calls), evaluated in one batch."""
-    items = await gather(*(_one(ctx, f"single/s{i}") for i in range(samples)))
+    with ctx.timed("single_agent", "single"):
+        items = await gather(*(_one(ctx, f"single/s{i}") for i in range(samples)))
     evs = await ctx.evaluate(items)
     return [DesignRecord(ev.design_text, ev, path) for ev, (_, path) in zip(evs, items, strict=True)]
