@@ -9,8 +9,9 @@ the model is recompiled with that block freed and the state carried over by name
 a ``DamageEvent``. NaN, runaway velocities, MuJoCo's bad-acceleration warning, blocks flying off to
 infinity, a MuJoCo error (``physics_error``) or the wall-clock limit (``wall_limit``, checked between
 chunks of steps sized to take about ``WALL_CHECK_S``, so a machine whose steps are slow is stopped
-within a step, or one breakage recompile, of ``max_wall_s``) end the episode early with ``invalid_reason``; a machine over
-``MAX_BLOCKS`` is not simulated (``too_many_blocks``). Nothing raises.
+within a step, or one breakage recompile, of ``max_wall_s``) end the episode early with
+``invalid_reason``; a machine over ``MAX_BLOCKS`` is not simulated (``too_many_blocks``). Nothing
+raises.
 
 With a ``level``, its loose objects (iron ore, characters) are recorded with the blocks
 (``Episode.objects``), its wind pushes them (``CompiledMachine.apply_world_forces``), and its logic
