@@ -164,3 +164,21 @@ def test_process_pool_evaluator_matches_serial(tmp_path: Path) -> None:
     expansions = sum(r["expand"] for r in b["search"][0]["trace"])
     assert a.pop("simulations") == b.pop("simulations") + expansions
     assert a == b
+
+
+def test_an_invalid_draft_is_refined_rather_than_dropped() -> None:
+    from tests.agents._workflow_fakes import CATAPULT, tree_text
+
+    overlapping = [*CATAPULT, {"id": "63", "order_id": 14, "parent": 0, "bp_id": 0}]  # on top of block 1
+
+    def answer(messages: list[dict[str, Any]], seed: int | None) -> str:
+        if role_of(messages) == "designer":
+            return tree_text(overlapping)
+        return script(messages, seed)
+
+    result = run_workflow("iterative", "catapult:1", ScriptedModel(answer), search="random", iterations=2)
+    assert result.completed
+    assert result.roles["designer"].calls == 6 and result.roles["designer"].malformed == 6  # never valid
+    assert result.roles["refiner"].malformed == 0  # edits on an invalid machine are kept
+    nodes = result.search[0]["nodes"]
+    assert nodes[0]["status"] == "invalid" and len(nodes) == 3

@@ -141,8 +141,9 @@ def apply_refinement(draft: Draft, answer: str, task: TaskSpec) -> tuple[Draft |
                                                                          list[str]]:
     """Apply the edits of a refiner answer (its ```edits block, else edit lines anywhere).
 
-    Returns the new draft (None when any step failed, nothing changed, or the result is statically
-    invalid), the ``EditResult`` (None when no step was found) and the errors to show the refiner."""
+    Returns the new draft (None when any step failed, nothing changed, or the edits made a valid
+    machine invalid; a machine that was invalid already may stay so), the ``EditResult`` (None when
+    no step was found) and the errors to show the refiner."""
     if not isinstance(answer, str) or not answer.strip():
         return None, None, ["empty answer"]
     body = answer_block(answer, "edits")
@@ -156,7 +157,7 @@ def apply_refinement(draft: Draft, answer: str, task: TaskSpec) -> tuple[Draft |
     if not result.changed:
         return None, result, ["the edits change nothing"]
     new = _draft(result.tree, task)
-    if not new.valid:
+    if not new.valid and draft.valid:
         return None, result, list(new.errors)
     return new, result, []
 

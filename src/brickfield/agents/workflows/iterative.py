@@ -113,7 +113,8 @@ async def _expand(ctx: RunContext, tree: SearchTree, node: SearchNode, k: int, p
     if ctx.ablations.uses_querier:
         answer = await query_step(ctx, data.draft, ev, feedback, f"{npath}/querier")
     ctx.record("feedback", path=npath, text=feedback, query_answer=answer)
-    ref = Refinement(score=f"{data.score:.3f}", feedback=feedback, query_answer=answer, lineage=data.lineage)
+    ref = Refinement(score=f"{data.score:.3f} ({ev.status})", feedback=feedback, query_answer=answer,
+                     lineage=data.lineage)
     slots = await refine_rounds(ctx, data.draft, ref, k, f"{npath}/refiner", need_all=True)
     first_id = len(tree)
     made = [s for s in slots if s.draft is not None]

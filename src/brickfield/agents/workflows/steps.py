@@ -125,17 +125,17 @@ async def meta_design_step(ctx: RunContext, path: str) -> Blueprint:
 # --- review and feedback ---------------------------------------------------------------------------
 
 async def inspect_step(ctx: RunContext, draft: Draft, path: str) -> str | None:
-    """The inspector's report: its ```issues block with the analysis before it (1 + retries
-    attempts); after that the last non-empty answer as it is, else None."""
+    """The inspector's report: the body of its ```issues block, the summary the refiner gets, as in
+    the reference (1 + retries attempts); after that the last non-empty answer as it is, else None."""
     messages = messages_for(ctx, "inspector", **machine_fields(ctx, draft))
     last = None
     for attempt in range(ctx.config.retries + 1):
         p = f"{path}/try{attempt}"
         answer = await ctx.chat("inspector", messages, p)
-        if answer and answer_block(answer, "issues") is not None:
-            ctx.record("parse", role="inspector", path=p, kind="issues", ok=True,
-                       issues=answer_block(answer, "issues"))
-            return answer.strip()
+        issues = answer_block(answer, "issues") if answer else None
+        if issues is not None:
+            ctx.record("parse", role="inspector", path=p, kind="issues", ok=True, issues=issues)
+            return issues
         ctx.malformed("inspector", p, "issues", ["no ```issues block" if answer else "empty answer"])
         last = answer.strip() if answer and answer.strip() else last
     return last
