@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 from brickfield.agents.prompts import PromptSet, RolePrompt, default_prompts
 from brickfield.agents.workflows.config import WorkflowConfig
-from brickfield.agents.workflows.results import DesignRecord, RoleStats, WorkflowResult
+from brickfield.agents.workflows.results import DesignRecord, RoleStats, WorkflowError, WorkflowResult
 from brickfield.agents.workflows.transcript import Transcript
-from brickfield.core import Evaluation, Evaluator, TaskSpec, get_domain
+from brickfield.core import Evaluation, Evaluator, TaskSpec, evaluate_many, get_domain
 from brickfield.core.errors import BrickfieldError
 from brickfield.llm import ChatModel, ChatRequest, LLMError, LLMRequestError, ReplayMissError
 
@@ -62,7 +62,7 @@ class RunContext:
                  evaluator: Evaluator | None = None, workers: int = 1, transcript: Transcript | None = None,
                  prompts: PromptSet | None = None) -> None:
         if task.domain != "machines":
-            raise BrickfieldError(f"the agent workflows design machines; got a {task.domain!r} task")
+            raise WorkflowError(f"the agent workflows design machines; got a {task.domain!r} task")
         self.model = model
         self.task = task
         self.config = config or WorkflowConfig()
@@ -190,7 +190,8 @@ class RunContext:
             if self._eval_lock is None:
                 self._eval_lock = asyncio.Lock()
             async with self._eval_lock:  # one batch at a time on the shared evaluator
-                evs = await asyncio.to_thread(self.evaluator.map, [(t, self.task) for t in todo])
+                evs = await asyncio.to_thread(evaluate_many, [(t, self.task) for t in todo],
+                                              evaluator=self.evaluator)
             for text, ev in zip(todo, evs, strict=True):
                 self._memo[text] = ev
                 self.evaluations += 1

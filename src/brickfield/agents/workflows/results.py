@@ -11,8 +11,9 @@ from brickfield.core.evaluation import Evaluation
 __all__ = ["DesignRecord", "RoleStats", "WorkflowAborted", "WorkflowError", "WorkflowResult"]
 
 
-class WorkflowError(BrickfieldError):
-    """A workflow could not be set up or run (bad arguments, unusable prompts, unreadable replay)."""
+class WorkflowError(BrickfieldError, ValueError):
+    """A workflow could not be set up: an unknown workflow, search or level, a bad argument (a
+    ``ValueError`` too, for callers that validate arguments with ``except ValueError``)."""
 
 
 @dataclass

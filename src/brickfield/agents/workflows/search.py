@@ -29,6 +29,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from brickfield.agents.workflows.results import WorkflowError
+
 __all__ = [
     "MCTS",
     "SEARCHES",
@@ -248,19 +250,19 @@ SEARCHES = ("mcts", "best-of-n", "random")
 def make_search(name: str, *, iterations: int = 5, candidates: int | None = None, seed: int = 0,
                 c: float = 2.0) -> SearchStrategy:
     """A strategy by name (``mcts``, ``best-of-n``/``bon``, ``random``); ``candidates`` defaults to
-    the strategy's own (4, 4, 1)."""
+    the strategy's own (4, 4, 1). ``WorkflowError`` for an unknown name or a bad count."""
     key = name.strip().lower().replace("_", "-")
     if iterations < 0:
-        raise ValueError("iterations must be >= 0")
+        raise WorkflowError("iterations must be >= 0")
     if candidates is not None and candidates < 1:
-        raise ValueError("candidates must be >= 1")
+        raise WorkflowError("candidates must be >= 1")
     if key == "mcts":
         return MCTS(iterations, 4 if candidates is None else candidates, c)
     if key in ("best-of-n", "bon", "bestofn"):
         return BestOfN(iterations, 4 if candidates is None else candidates)
     if key in ("random", "random-search"):
         return RandomSearch(iterations, 1 if candidates is None else candidates, seed)
-    raise ValueError(f"unknown search {name!r}; choose one of {SEARCHES}")
+    raise WorkflowError(f"unknown search {name!r}; choose one of {SEARCHES}")
 
 
 def _begin(strategy: SearchStrategy, tree: SearchTree, iteration: int) -> tuple[SearchNode, bool]:
