@@ -9,9 +9,10 @@ A (mu + lambda) loop with tournament parent selection:
    by 1-``max_mutations`` mutation operators, or, with ``crossover_rate``, a graft of a subtree of a
    second tournament winner onto it (then mutated). Children already simulated are redrawn (the
    cache answers them, they cost no budget but bring nothing new).
-3. Survival: the best ``population`` of parents and children by reward (elitism: the best design
-   is never lost). Ties go to the newer design, so a population stuck at reward 0 keeps drifting
-   instead of freezing, then to the smaller one.
+3. Survival: the best ``population`` of parents and children by fitness = reward, or 0 for a
+   design over one of ``metric_caps`` (elitism: the best design is never lost). Ties go to the
+   newer design, so a population stuck at reward 0 keeps drifting instead of freezing, then to
+   the smaller one.
 
 All randomness comes from one seeded generator in this process and every evaluation is
 deterministic, so a seed gives the same designs, rewards and history for any worker count.
@@ -53,6 +54,9 @@ class SearchConfig:
     random_max_blocks: int = 12
     op_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_OP_WEIGHTS))
     keep_top: int = 10            # designs reported in ``SearchResult.top``
+    metric_caps: dict[str, float] = field(default_factory=dict)
+    """Upper bounds on evaluation metrics (e.g. ``{"max_speed": 21.0}``): a design over any cap counts
+    as fitness 0, so the search cannot win by an effect the caps rule out (a simulator exploit)."""
 
     def __post_init__(self) -> None:
         if self.budget < 1 or self.population < 2 or self.tournament < 1 or self.max_mutations < 1:
@@ -69,6 +73,7 @@ class Individual:
     inspection: Inspection = field(repr=False, compare=False)
     outcome: Outcome
     born: int
+    fitness: float   # the reward, or 0 when a metric is over its cap
 
     @property
     def reward(self) -> float:
@@ -154,7 +159,8 @@ class _Search:
             designer = RandomDesigner(self.space, min(cfg.random_min_blocks, cfg.random_max_blocks),
                                       cfg.random_max_blocks)
         first = self.space.inspect(start if start is not None else bare_tree())
-        batch = {first.tree.to_text(): first}
+        # the bare starting block alone is not a machine (file-invalid in reference mode): skip it
+        batch = {first.tree.to_text(): first} if len(first.tree) > 1 else {}
         want = min(cfg.population, cfg.budget)
         for _ in range(20 * want):
             if len(batch) >= want:
@@ -192,20 +198,26 @@ class _Search:
 
     def evaluate(self, batch: dict[str, Inspection], generation: int) -> list[Individual]:
         outcomes = self.evaluator.evaluate(list(batch))
-        return [Individual(t, ins, o, generation)
+        return [Individual(t, ins, o, generation, self.fitness(o))
                 for (t, ins), o in zip(batch.items(), outcomes, strict=True)]
 
+    def fitness(self, outcome: Outcome) -> float:
+        """The reward unless a metric is over its cap (then 0)."""
+        caps = self.config.metric_caps
+        over = any(outcome.metrics.get(k, 0.0) > v for k, v in caps.items())
+        return 0.0 if over else outcome.reward
+
     def select(self, pool: list[Individual]) -> list[Individual]:
-        """The best ``population`` designs: reward, then newer, then smaller, then text."""
+        """The best ``population`` designs: fitness, then newer, then smaller, then text."""
         unique = {ind.text: ind for ind in pool}
-        ranked = sorted(unique.values(), key=lambda i: (-i.reward, -i.born, len(i.tree), i.text))
+        ranked = sorted(unique.values(), key=lambda i: (-i.fitness, -i.born, len(i.tree), i.text))
         return ranked[: self.config.population]
 
 
 def _stats(generation: int, evaluations: int, best: float, pop: list[Individual], new: list[Individual],
            t0: float) -> GenerationStats:
-    rewards = [i.reward for i in pop]
-    new_rewards = [i.reward for i in new] or [0.0]
+    rewards = [i.fitness for i in pop]
+    new_rewards = [i.fitness for i in new] or [0.0]
     return GenerationStats(generation, evaluations, best, max(rewards), float(np.mean(rewards)),
                            max(new_rewards), float(np.mean(new_rewards)), time.perf_counter() - t0)
 
@@ -227,7 +239,7 @@ def evolve(task: str | TaskSpec, config: SearchConfig | None = None, *,
         search = _Search(space, cfg, evaluator)
         pop = search.select(search.evaluate(search.initial(start), 0))
         best = pop[0]
-        history = [_stats(0, evaluator.simulations, best.reward, pop, pop, t0)]
+        history = [_stats(0, evaluator.simulations, best.fitness, pop, pop, t0)]
         if on_generation:
             on_generation(history[-1])
         generation = 0
@@ -238,11 +250,11 @@ def evolve(task: str | TaskSpec, config: SearchConfig | None = None, *,
                 break  # the neighbourhood is exhausted: nothing new left to try
             new = search.evaluate(batch, generation)
             pop = search.select(pop + new)
-            if pop[0].reward > best.reward:
+            if pop[0].fitness > best.fitness:
                 best = pop[0]
-            history.append(_stats(generation, evaluator.simulations, best.reward, pop, new, t0))
+            history.append(_stats(generation, evaluator.simulations, best.fitness, pop, new, t0))
             if on_generation:
                 on_generation(history[-1])
         top = tuple((i.text, i.outcome) for i in pop[: cfg.keep_top])
-        return SearchResult(space.task, cfg.seed, best.text, best.reward, best.outcome, top, tuple(history),
+        return SearchResult(space.task, cfg.seed, best.text, best.fitness, best.outcome, top, tuple(history),
                             evaluator.simulations, evaluator.hits, time.perf_counter() - t0)

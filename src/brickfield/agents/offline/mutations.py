@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from brickfield.agents.edits import Edit
 from brickfield.agents.offline.space import DesignSpace, Inspection
 from brickfield.agents.offline.steps import (
     EditStepError,
@@ -42,7 +43,7 @@ __all__ = ["ADD_OPS", "DEFAULT_OP_WEIGHTS", "Operators", "Variation"]
 
 DEFAULT_OP_WEIGHTS: Mapping[str, float] = MappingProxyType({
     "add": 3.0, "add_pair": 3.0, "add_linear": 1.0, "remove": 1.5, "remove_pair": 1.0, "prune": 0.5,
-    "move": 1.0, "swap": 2.0,
+    "move": 1.0, "swap": 2.0, "insert": 1.0,
 })
 """How often each mutation operator is tried (growth ops dominate: search starts from one block)."""
 
@@ -51,6 +52,10 @@ ADD_OPS: Mapping[str, float] = MappingProxyType({"add": 2.0, "add_pair": 2.0, "a
 
 LINEAR_SPAN = (1.0, 8.0)
 """Distance range (m) between the two ends of a new linear block."""
+CHAIN_P = 0.3
+"""Probability that an added block gets a second block on its far end in the same operation."""
+PARALLEL_P = 0.35
+"""Probability that a symmetric addition uses the same-facing partner instead of the mirror image."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Variation:
     """A proposed change: operator name and edit steps."""
 
     op: str
-    steps: tuple[str, ...]
+    steps: tuple[Edit, ...]
 
 
 def _pick(rng: np.random.Generator, weights: Mapping[str, float]) -> str | None:
@@ -77,40 +82,67 @@ class Operators:
         self.op_weights = dict(op_weights)
         self._solid = {t: w for t, w in space.weights.items() if not BLOCKS[t].is_linear}
         self._linear = {t: w for t, w in space.weights.items() if BLOCKS[t].is_linear}
+        self._allowed = frozenset(space.weights)
         self._ops = {"add": self.add, "add_pair": self.add_pair, "add_linear": self.add_linear,
                      "remove": self.remove, "remove_pair": self.remove_pair, "prune": self.prune,
-                     "move": self.move, "swap": self.swap}
+                     "move": self.move, "swap": self.swap, "insert": self.insert}
         unknown = set(self.op_weights) - set(self._ops)
         if unknown:
             raise ValueError(f"unknown mutation operators: {sorted(unknown)}")
 
     # --- single operators ----------------------------------------------------------------------
 
-    def add(self, ins: Inspection, rng: np.random.Generator) -> Variation | None:
-        """One block of a weighted-random allowed type on a random free attach point."""
-        rows = np.flatnonzero(ins.geometry.free)
-        t = _pick(rng, self._solid)
-        if not len(rows) or t is None or len(ins.tree) >= self.space.max_blocks:
-            return None
-        r = int(rng.choice(rows))
-        g = ins.geometry
-        return Variation("add", (add_step(t, int(g.owner[r]), int(g.point[r])),))
-
-    def add_pair(self, ins: Inspection, rng: np.random.Generator) -> Variation | None:
-        """The same block on a free point and on its mirror image (x -> -x)."""
-        g = ins.geometry
-        if len(ins.tree) + 2 > self.space.max_blocks:
-            return None
-        rows = [int(r) for r in np.flatnonzero(g.free)]
-        rng.shuffle(rows)
+    def _chain(self, rng: np.random.Generator) -> list[str] | None:
+        """Types of a block to add and, with probability ``CHAIN_P`` when it has attach points, of a
+        second block on its far end (point 0): e.g. a spinning block carrying a wheel."""
         t = _pick(rng, self._solid)
         if t is None:
             return None
+        if BLOCKS[t].attach_points and rng.random() < CHAIN_P:
+            t2 = _pick(rng, self._solid)
+            return [t] if t2 is None else [t, t2]
+        return [t]
+
+    @staticmethod
+    def _chain_steps(types: list[str], parent: int, point: int, first_id: int) -> list[Edit]:
+        steps = [add_step(types[0], parent, point)]
+        steps.extend(add_step(t, first_id, 0) for t in types[1:])
+        return steps
+
+    def add(self, ins: Inspection, rng: np.random.Generator) -> Variation | None:
+        """One block (or a two-block chain) of weighted-random allowed types on a random free
+        attach point."""
+        rows = np.flatnonzero(ins.geometry.free)
+        types = self._chain(rng)
+        if not len(rows) or types is None or len(ins.tree) + len(types) > self.space.max_blocks:
+            return None
+        r = int(rng.choice(rows))
+        g = ins.geometry
+        steps = self._chain_steps(types, int(g.owner[r]), int(g.point[r]), len(ins.tree))
+        return Variation("add", tuple(steps))
+
+    def add_pair(self, ins: Inspection, rng: np.random.Generator) -> Variation | None:
+        """The same block (or chain) on a free point and on its symmetric partner: the mirror image
+        across the root's x plane, or (``PARALLEL_P``) the point facing the same way on the other
+        side (``Geometry.parallel``)."""
+        g = ins.geometry
+        types = self._chain(rng)
+        if types is None or len(ins.tree) + 2 * len(types) > self.space.max_blocks:
+            return None
+        rows = [int(r) for r in np.flatnonzero(g.free)]
+        rng.shuffle(rows)
+        parallel = rng.random() < PARALLEL_P
         for r in rows:
-            m = g.mirror(r, self.space.centre_x)
+            if parallel:
+                cands = [int(m) for m in g.parallel(r, self.space.centre_x) if g.free[m]]
+                m = cands[0] if cands else -1
+            else:
+                m = g.mirror(r, self.space.centre_x)
             if m >= 0 and m != r and g.free[m]:
-                return Variation("add_pair", (add_step(t, int(g.owner[r]), int(g.point[r])),
-                                              add_step(t, int(g.owner[m]), int(g.point[m]))))
+                n = len(ins.tree)
+                first = self._chain_steps(types, int(g.owner[r]), int(g.point[r]), n)
+                second = self._chain_steps(types, int(g.owner[m]), int(g.point[m]), n + len(types))
+                return Variation("add_pair", (*first, *second))
         return None
 
     def add_linear(self, ins: Inspection, rng: np.random.Generator) -> Variation | None:
@@ -206,6 +238,24 @@ class Operators:
         (p, k), = tree.attachments(i)
         return Variation("swap", (remove_step(i), add_step(t, p, k)))
 
+    def insert(self, ins: Inspection, rng: np.random.Generator) -> Variation | None:
+        """Put a new block between a solid block and its parent: the block's subtree is taken off
+        (leaves first), the new block goes on the freed point and the subtree is rebuilt on the new
+        block's far end (point 0). E.g. a spinning block under a wheel."""
+        tree = ins.tree
+        solid = [i for i in range(1, len(tree)) if not tree.blocks[i].is_two_parent]
+        hosts = {t: w for t, w in self._solid.items() if BLOCKS[t].attach_points}
+        x = _pick(rng, hosts)
+        if not solid or x is None or len(tree) + 1 > self.space.max_blocks:
+            return None
+        i = int(rng.choice(solid))
+        members = [i, *tree.descendants(i)]
+        (p, k), = tree.attachments(i)
+        steps = [remove_step(m) for m in sorted(members, reverse=True)]
+        steps.append(add_step(x, p, k))  # becomes block len(tree): ids are stable within a script
+        steps.extend(_rebuild(tree, members, (len(tree), 0), len(tree) + 1))
+        return Variation("insert", tuple(steps))
+
     # --- crossover -----------------------------------------------------------------------------
 
     def graft(self, ins: Inspection, donor: ConstructionTree, rng: np.random.Generator) -> Variation | None:
@@ -222,23 +272,11 @@ class Operators:
         r = int(rng.choice(solid))
         members = [r, *donor.descendants(r)]
         keep = set(members)
-        members = [m for m in members if all(p in keep for p in donor.parents[m]) or m == r]
+        members = [m for m in members if m == r or all(p in keep for p in donor.parents[m])]
         if len(ins.tree) + len(members) > self.space.max_blocks:
             return None
         row = int(rng.choice(rows))
-        n = len(ins.tree)
-        new_id = {m: n + k for k, m in enumerate(members)}
-        steps = []
-        for m in members:
-            b = donor.blocks[m]
-            if m == r:
-                steps.append(add_step(b.type_id, int(g.owner[row]), int(g.point[row])))
-            elif b.is_two_parent:
-                (pa, ka), (pb, kb) = donor.attachments(m)
-                steps.append(add_linear_step(b.type_id, new_id[pa], ka, new_id[pb], kb))
-            else:
-                (p, k), = donor.attachments(m)
-                steps.append(add_step(b.type_id, new_id[p], k))
+        steps = _rebuild(donor, members, (int(g.owner[row]), int(g.point[row])), len(ins.tree))
         return Variation("graft", tuple(steps))
 
     # --- application ---------------------------------------------------------------------------
@@ -254,22 +292,23 @@ class Operators:
         if variation is None:
             return None
         try:
-            tree = apply_steps(ins.tree, variation.steps)
+            tree = apply_steps(ins.tree, variation.steps, allowed_blocks=self._allowed,
+                               max_blocks=self.space.max_blocks)
         except EditStepError:
             return None
-        if not self.space.allows(tree):
+        if len(tree) < 2 or not self.space.allows(tree):  # a lone starting block is no machine
             return None
         out = self.space.inspect(tree)
         return out if out.valid else None
 
     def vary(self, ins: Inspection, rng: np.random.Generator, n_ops: int = 1, *,
              donor: ConstructionTree | None = None, weights: Mapping[str, float] | None = None,
-             attempts: int = 8) -> tuple[Inspection, tuple[str, ...]]:
+             attempts: int = 8) -> tuple[Inspection, tuple[Edit, ...]]:
         """Apply ``n_ops`` valid variations in turn (a graft from ``donor`` first when given).
 
         Each op is retried up to ``attempts`` times; an op that never succeeds is skipped, so the
         result may equal the input. Returns the final inspection and all applied steps."""
-        applied: list[str] = []
+        applied: list[Edit] = []
         plans: list[str | None] = (["graft"] if donor is not None else []) + [None] * n_ops
         for plan in plans:
             for _ in range(attempts):
@@ -280,3 +319,25 @@ class Operators:
                     ins, applied = nxt, [*applied, *v.steps]
                     break
         return ins, tuple(applied)
+
+
+def _rebuild(source: ConstructionTree, members: list[int], anchor: tuple[int, int],
+             first_id: int) -> list[Edit]:
+    """Add steps re-creating ``members`` of ``source`` (a subtree, its root first, in list order)
+    with the root on ``anchor`` = (order_id, point) and the others numbered from ``first_id`` on.
+
+    A parent outside ``members`` (the far end of a linear block) keeps its order_id: ids are stable
+    within one script. When ``source`` is another tree the caller leaves such blocks out."""
+    new_id = {m: first_id + k for k, m in enumerate(members)}
+    steps: list[Edit] = []
+    for m in members:
+        b = source.blocks[m]
+        if m == members[0]:
+            steps.append(add_step(b.type_id, *anchor))
+        elif b.is_two_parent:
+            (pa, ka), (pb, kb) = source.attachments(m)
+            steps.append(add_linear_step(b.type_id, new_id.get(pa, pa), ka, new_id.get(pb, pb), kb))
+        else:
+            (q, k), = source.attachments(m)
+            steps.append(add_step(b.type_id, new_id.get(q, q), k))
+    return steps

@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from brickfield.core import TaskSpec, TaskSpecError, get_domain
+from brickfield.core import BrickfieldError, TaskSpec, TaskSpecError, get_domain
 from brickfield.machines.design.catalog import BLOCKS, attach_box
 from brickfield.machines.design.placement import FACING_QUATS, FACINGS, PRE_PLACEMENT_ORIGIN, Layout, layout
 from brickfield.machines.design.quat import quat_matrix
@@ -42,7 +42,7 @@ _PROBE = 0.25   # how far in front of an attach point the "blocked" test looks (
 _EPS = 1e-6
 
 
-class SearchSpaceError(ValueError):
+class SearchSpaceError(BrickfieldError, ValueError):
     """A task name or start design the offline designers cannot work with."""
 
 
@@ -151,6 +151,19 @@ class Geometry:
         hit = np.flatnonzero((np.abs(self.position - p).max(axis=1) < 0.01)
                              & (np.abs(self.normal - n).max(axis=1) < 0.01))
         return int(hit[0]) if len(hit) else -1
+
+    def parallel(self, row: int, centre_x: float) -> np.ndarray:
+        """Rows facing the same way as ``row`` at the same height and depth on the other side of the
+        plane x = ``centre_x`` (e.g. two x+ faces left and right: a "parallel" pair, needed where
+        mirror images would turn in opposite senses, as unflipped spinning blocks do), nearest to
+        the mirror position first."""
+        p, n = self.position[row], self.normal[row]
+        side = np.sign(p[0] - centre_x)
+        ok = ((np.abs(self.position[:, 1:] - p[1:]).max(axis=1) < 0.01)
+              & (np.abs(self.normal - n).max(axis=1) < 0.01)
+              & (np.sign(self.position[:, 0] - centre_x) == -side) & (side != 0))
+        rows = np.flatnonzero(ok)
+        return rows[np.argsort(np.abs(self.position[rows, 0] - (2 * centre_x - p[0])), kind="stable")]
 
 
 def geometry_of(tree: ConstructionTree, lay: Layout) -> Geometry:
