@@ -1,4 +1,4 @@
-"""The `brickfield` command line. Subcommand groups per domain: `lego`, `machine`.
+"""The `brickfield` command line. Subcommand groups: `lego`, `machine`, `agent`.
 
 Every evaluating command goes through the domain contract (``core.get_domain(...).task(...)`` and
 ``evaluate_text`` / ``core.evaluate_many``) and prints the ``Evaluation`` record with ``--json``; record
@@ -34,6 +34,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def _register_groups() -> None:
+    from brickfield.agents.cli import app as agent_app
     from brickfield.lego.cli import app as lego_app
     from brickfield.machines.cli import app as machine_app
 
@@ -41,6 +42,8 @@ def _register_groups() -> None:
                   help="LEGO brick structures: check, score, export, legolize, dataset.")
     app.add_typer(machine_app, name="machine",
                   help="Besiege-style machines: check, simulate, query, export, levels.")
+    app.add_typer(agent_app, name="agent",
+                  help="LLM agent workflows that design machines (single, iterative + search, hierarchical).")
 
 
 _register_groups()

@@ -82,6 +82,8 @@ class GuardedGroup(TyperGroup):
             return super().invoke(ctx)
         except (Exit, Abort, TyperException):  # exits, usage errors (typer vendors click since 0.26)
             raise
+        except BrokenPipeError:  # the reader went away (`| head`): nothing to say, nowhere to say it
+            _quiet_broken_pipe()
         except Exception as exc:  # the last line of defence: a bug must not print a traceback
             typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
             raise typer.Exit(EXIT_UNREADABLE) from None
@@ -94,9 +96,21 @@ def run_guarded(app: Callable[[], Any]) -> None:
         app()
     except SystemExit:
         raise
+    except BrokenPipeError:
+        _quiet_broken_pipe()
     except Exception as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(EXIT_UNREADABLE)
+
+
+def _quiet_broken_pipe() -> None:
+    """Exit quietly after the output pipe closed (Python's documented recipe: point stdout at devnull
+    so the interpreter's final flush does not raise again)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(1)
 
 
 # --- input and output --------------------------------------------------------------------------------
