@@ -5,6 +5,7 @@ from brickfield.core.contract import FEEDBACK_LEVELS, Design, Domain, DomainBase
 from brickfield.core.errors import (
     BrickfieldError,
     InputTooLargeError,
+    InvalidArgumentError,
     ParseError,
     ParseIssue,
     SimulationError,
@@ -24,6 +25,7 @@ __all__ = [
     "Evaluator",
     "Feedback",
     "InputTooLargeError",
+    "InvalidArgumentError",
     "Limits",
     "ParseError",
     "ParseIssue",

@@ -25,8 +25,7 @@ from brickfield.machines.tasks import machine_task, machine_tasks
 
 __all__ = ["DOMAIN", "MachineDomain", "MachineDraft"]
 
-_EPISODE_CODES = (("wall", "wall_limit"), ("NaN", "nan"), ("runaway", "runaway"),
-                  ("left the world", "runaway"),
+_EPISODE_CODES = (("NaN", "nan"), ("runaway", "runaway"), ("left the world", "runaway"),
                   ("unstable", "unstable_simulation"), ("breakages", "too_many_breakages"),
                   ("compile", "compile_error"))
 
@@ -51,6 +50,11 @@ class MachineDraft:
 
 
 def _episode_code(reason: str) -> str:
+    """The issue code of an episode the simulator stopped: the ``code:`` prefix the simulator writes
+    (``wall_limit``, ``physics_error``, ``too_many_blocks``), else one named after the reason."""
+    head, sep, _ = reason.partition(":")
+    if sep and head.isidentifier() and head.islower():
+        return head
     return next((code for key, code in _EPISODE_CODES if key in reason), "episode_stopped")
 
 

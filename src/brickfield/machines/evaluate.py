@@ -6,14 +6,12 @@ Reward for RL = machine validity (file and spatial) x score; an episode the simu
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from brickfield.machines.design.types import PlacedMachine
 from brickfield.machines.scoring import LevelScorer, level_scorer
-from brickfield.machines.sim.compile import compile_machine
 from brickfield.machines.sim.controls import Bindings
 from brickfield.machines.sim.params import DEFAULT_PARAMS, PhysicsParams
 from brickfield.machines.sim.simulate import Episode, simulate
@@ -77,18 +75,16 @@ def evaluate_machine(source: str | bytes | Sequence[Any] | PlacedMachine, task: 
     if machine is None:
         return TaskResult(spec.name, False, 0.0, 0.0, errors, report=report)
     lvl = spec.level
-    t0 = time.perf_counter()
-    try:
-        compiled = compile_machine(lvl.place(machine), params, level=lvl)
-    except Exception as exc:  # a model MuJoCo refuses to compile is an invalid design, not a crash
-        return TaskResult(spec.name, False, 0.0, 0.0, (*errors, f"physics compile error: {exc}"),
-                          report=report)
-    compile_s = time.perf_counter() - t0
-    ep = simulate(compiled, lvl.duration, lvl.schedule, max_wall_s=max_wall_s, seed=seed,
-                  wheels_automatic=lvl.wheels_automatic, bindings=bindings)
+    # simulate() compiles the machine itself, so compilation counts against the wall limit and an
+    # oversized machine is refused before MuJoCo sees it
+    ep = simulate(machine, lvl.duration, lvl.schedule, params, max_wall_s=max_wall_s, seed=seed,
+                  wheels_automatic=lvl.wheels_automatic, bindings=bindings, level=lvl)
     result = spec.score(ep)
     disallowed = tuple(sorted({b.type_id for b in machine.blocks} - lvl.allowed_blocks))
     score = result.score if ep.valid else 0.0
+    if ep.invalid_reason is not None and ep.invalid_reason.startswith("physics compile error"):
+        valid, errors = False, (*errors, ep.invalid_reason)  # a model MuJoCo refuses is an invalid design
     return TaskResult(spec.name, bool(valid), score, float(valid) * score, errors, result.metrics, ep,
-                      disallowed, {"compile_s": compile_s, "sim_s": ep.wall_s,
-                                   "sim_seconds": ep.sim_time, "steps": float(ep.steps)}, report)
+                      disallowed, {"compile_s": ep.compile_s, "sim_s": ep.wall_s, "sim_seconds": ep.sim_time,
+                                   "steps": float(ep.steps)},
+                      report)
