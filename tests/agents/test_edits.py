@@ -26,7 +26,8 @@ from brickfield.agents.edits import (
 )
 from brickfield.core.errors import BrickfieldError, ParseError
 from brickfield.machines.design.catalog import BLOCKS, LINEAR_TYPES
-from brickfield.machines.design.tree import ConstructionTree, TreeParseError, parse_tree
+from brickfield.machines.design.parse import parse_tree
+from brickfield.machines.design.tree import ConstructionTree, TreeParseError
 from tests.machines._trees import CAR, OVERLAPPING, RICH
 
 

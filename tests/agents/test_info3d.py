@@ -10,8 +10,9 @@ import pytest
 
 from brickfield.agents.edits import Add, apply_edits
 from brickfield.agents.info3d import direction_label, machine_info3d, wheel_drive
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.placement import FACING_QUATS, place
-from brickfield.machines.design.tree import TreeParseError, parse_tree
+from brickfield.machines.design.tree import TreeParseError
 from tests.machines._trees import CAR, OVERLAPPING, RICH
 
 CATAPULT = [

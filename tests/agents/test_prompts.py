@@ -40,7 +40,7 @@ from brickfield.agents.prompts import (
 )
 from brickfield.agents.prompts.roles import SAMPLE_INTERVAL_S
 from brickfield.machines.design.catalog import BLOCKS
-from brickfield.machines.design.tree import parse_tree
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.levels.registry import get_level
 from brickfield.machines.prompts import block_line, facing_table, tree_format_rules
 from tests.machines._trees import CAR

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from brickfield.agents.workflows import ABLATIONS, Ablations, WorkflowConfig, WorkflowError, run_workflow
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.placement import to_global
-from brickfield.machines.design.tree import parse_tree
 from brickfield.machines.design.validity import check_tree
 from tests.agents._workflow_fakes import CATAPULT, ScriptedModel, role_of, script
 

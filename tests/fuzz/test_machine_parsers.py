@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from brickfield.core.textio import short_repr
 from brickfield.machines.design.catalog import BLOCKS
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.placement import layout, place, to_global, tree_from_global
-from brickfield.machines.design.tree import MAX_BLOCKS, TreeLimits, parse_tree
+from brickfield.machines.design.tree import MAX_BLOCKS, TreeLimits
 from brickfield.machines.design.validity import check_machine
 from brickfield.machines.io.bsg import PISTON_WORK, bsg_to_tree, parse_bsg, to_bsg
 from brickfield.machines.reference import reference_machine

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from brickfield.cli import app as main_app
 from brickfield.machines.cli import app
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.placement import place
-from brickfield.machines.design.tree import parse_tree
 from brickfield.machines.io.bsg import from_bsg, to_bsg
 from tests.machines._trees import CAR, OVERLAPPING, RICH, write
 

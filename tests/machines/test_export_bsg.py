@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.placement import place
-from brickfield.machines.design.tree import TreeParseError, parse_tree
+from brickfield.machines.design.tree import TreeParseError
 from brickfield.machines.io.bsg import (
     BsgParseError,
     block_data,

@@ -6,8 +6,8 @@ import mujoco
 import numpy as np
 import pytest
 
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.placement import place
-from brickfield.machines.design.tree import parse_tree
 from brickfield.machines.io.mjcf import (
     add_level_geoms,
     level_spec,

@@ -21,3 +21,11 @@ def test_sim_does_import_mujoco() -> None:
     code = "import sys, brickfield.machines.sim.simulate; print('mujoco' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_tree_does_not_import_its_checkers() -> None:
+    """``tree`` holds the types, ``filecheck`` the checkers that use them, ``parse`` joins both: no cycle."""
+    code = ("import sys, brickfield.machines.design.tree; "
+            "print('brickfield.machines.design.filecheck' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

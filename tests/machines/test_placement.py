@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from brickfield.machines.design.catalog import BLOCKS, LINEAR_TYPES
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.placement import (
     FACING_QUATS,
     FACINGS,
@@ -18,7 +19,7 @@ from brickfield.machines.design.placement import (
     to_global,
     tree_from_global,
 )
-from brickfield.machines.design.tree import TreeParseError, parse_tree
+from brickfield.machines.design.tree import TreeParseError
 from brickfield.machines.design.types import PlacedMachine
 from tests.machines._trees import CAR, ROOT
 

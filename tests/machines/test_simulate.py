@@ -124,8 +124,9 @@ def _pile(n: int):
     """A file-valid ``n``-block machine: wooden blocks stacked on the root's attach points (they
     overlap, so it is spatially invalid: the kind of machine that took minutes per episode)."""
     from brickfield.machines.design.catalog import BLOCKS
+    from brickfield.machines.design.parse import parse_tree
     from brickfield.machines.design.placement import place as auto_place
-    from brickfield.machines.design.tree import TreeLimits, parse_tree
+    from brickfield.machines.design.tree import TreeLimits
 
     points = len(BLOCKS["0"].attach_points)
     data = [{"id": "0", "order_id": 0, "parent": -1, "bp_id": -1}]

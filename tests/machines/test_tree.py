@@ -12,15 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from brickfield.core.errors import ParseError
+from brickfield.machines.design.parse import check_tree_data, parse_tree, tree_from_blocks
 from brickfield.machines.design.tree import (
     REJECT_MESSAGE,
-    ConstructionTree,
     TreeCode,
     TreeLimits,
     TreeParseError,
-    check_tree_data,
     load_tree_data,
-    parse_tree,
 )
 from brickfield.machines.design.types import TreeBlock
 from brickfield.machines.design.validity import check_machine
@@ -98,13 +96,13 @@ def test_car_parses_and_round_trips() -> None:
     assert tree.attachments(6) == ((0, 4), (1, 9))
     assert tree[6].is_two_parent and not tree[1].is_two_parent
     assert tree.descendants(1) == (4, 5, 6) and tree.descendants(5) == ()
-    rebuilt = ConstructionTree.from_blocks(list(tree))
+    rebuilt = tree_from_blocks(list(tree))
     assert rebuilt == tree
 
 
 def test_from_blocks_validates() -> None:
     with pytest.raises(TreeParseError) as info:
-        ConstructionTree.from_blocks([TreeBlock("0", 0), TreeBlock("63", 1, 0, 6)])
+        tree_from_blocks([TreeBlock("0", 0), TreeBlock("63", 1, 0, 6)])
     assert info.value.code == "bad_attach_point" and info.value.item == 1
 
 

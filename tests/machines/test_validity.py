@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from brickfield.machines.design.tree import parse_tree
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.validity import SizeLimits, check_machine, check_tree
 from tests.machines._trees import CAR, ROOT
 

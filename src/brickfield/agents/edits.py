@@ -50,8 +50,9 @@ from brickfield.agents.edit_language import (
 )
 from brickfield.core.errors import BrickfieldError
 from brickfield.machines.design.catalog import BLOCKS, LINEAR_TYPES
+from brickfield.machines.design.parse import parse_tree, tree_from_blocks
 from brickfield.machines.design.placement import layout
-from brickfield.machines.design.tree import DEFAULT_LIMITS, ConstructionTree, TreeParseError, parse_tree
+from brickfield.machines.design.tree import DEFAULT_LIMITS, ConstructionTree, TreeParseError
 from brickfield.machines.design.types import TreeBlock
 from brickfield.machines.design.validity import SIZE_LIMITS, SizeLimits, overlap_pairs
 
@@ -100,7 +101,7 @@ def canonical_tree(tree: ConstructionTree, *, reference_quirks: bool = True) -> 
     plain way; differs only for reference-mode quirks (gaps in order ids, negative indices)."""
     slots = [_Slot(b.type_id, tree.attachments(i)) for i, b in enumerate(tree.blocks)]
     blocks, _ = _compact(slots)
-    return ConstructionTree.from_blocks(blocks, reference_quirks=reference_quirks)
+    return tree_from_blocks(blocks, reference_quirks=reference_quirks)
 
 
 def _compact(slots: Sequence[_Slot]) -> tuple[list[TreeBlock], dict[int, int]]:
@@ -364,7 +365,7 @@ class _Run:
     def _commit(self, slots: list[_Slot], edit: Edit) -> None:
         blocks, id_map = _compact(slots)
         try:
-            tree = ConstructionTree.from_blocks(blocks, reference_quirks=self.quirks)
+            tree = tree_from_blocks(blocks, reference_quirks=self.quirks)
         except TreeParseError as exc:
             raise _Fail(EditCode.INVALID_TREE, f"the machine would not be valid: {exc.message}") from None
         shape = None

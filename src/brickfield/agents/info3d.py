@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from brickfield.machines.design.catalog import BLOCKS, POWERED_WHEEL_TYPES
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.quat import quat_matrix
-from brickfield.machines.design.tree import ConstructionTree, parse_tree
+from brickfield.machines.design.tree import ConstructionTree
 from brickfield.machines.design.types import PlacedMachine, Quat, Vec3
 from brickfield.machines.design.validity import check_tree
 from brickfield.machines.design.wheels import drive_direction

@@ -17,7 +17,8 @@ from brickfield.core.errors import ParseIssue
 from brickfield.core.evaluation import Evaluation, Feedback
 from brickfield.core.registry import register_domain
 from brickfield.core.task import TaskSpec
-from brickfield.machines.design.tree import DEFAULT_LIMITS, TreeCheck, check_tree_data, load_tree_data
+from brickfield.machines.design.parse import check_tree_data
+from brickfield.machines.design.tree import DEFAULT_LIMITS, TreeCheck, load_tree_data
 from brickfield.machines.design.validity import ValidityReport, check_tree, file_invalid_report
 from brickfield.machines.evaluate import TaskResult, evaluate_machine
 from brickfield.machines.scoring import level_scorer

@@ -55,7 +55,8 @@ from typing import Any
 from brickfield.agents.edits import EDIT_GRAMMAR, canonical_tree
 from brickfield.agents.prompts.blueprint import BLUEPRINT_FORMAT
 from brickfield.core.errors import BrickfieldError
-from brickfield.machines.design.tree import ConstructionTree, TreeParseError, parse_tree
+from brickfield.machines.design.parse import parse_tree
+from brickfield.machines.design.tree import ConstructionTree, TreeParseError
 from brickfield.machines.levels.registry import Level, get_level
 from brickfield.machines.prompts import (
     block_table,

@@ -19,8 +19,9 @@ from brickfield.agents.prompts import answer_block
 from brickfield.agents.prompts.roles import ROOT_ONLY
 from brickfield.core import TaskSpec
 from brickfield.core.errors import BrickfieldError, ParseError
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.placement import to_global, tree_from_global
-from brickfield.machines.design.tree import ConstructionTree, parse_tree
+from brickfield.machines.design.tree import ConstructionTree
 from brickfield.machines.design.types import PlacedMachine
 from brickfield.machines.design.validity import ValidityReport, check_tree
 from brickfield.machines.levels.registry import get_level

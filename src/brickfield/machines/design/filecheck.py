@@ -1,4 +1,4 @@
-"""File-validity checkers for construction trees (used by ``tree.check_tree_data``).
+"""File-validity checkers for construction trees (run by ``parse.check_tree_data``).
 
 ``ReferenceCheck`` replays the reference ``valid_check`` (BesiegeField ``46aa0d1``): its two passes
 of warnings, the order it runs them in, and every exception its placement would raise ("Reject").

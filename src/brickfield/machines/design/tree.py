@@ -51,9 +51,7 @@ __all__ = [
     "TreeCode",
     "TreeLimits",
     "TreeParseError",
-    "check_tree_data",
     "load_tree_data",
-    "parse_tree",
 ]
 
 MAX_BLOCKS = 512
@@ -259,15 +257,6 @@ class ConstructionTree:
         lines = ",\n ".join(json.dumps(d) for d in self.to_json())
         return f"[{lines}]"
 
-    @classmethod
-    def from_blocks(cls, blocks: Sequence[TreeBlock], *, reference_quirks: bool = False) -> ConstructionTree:
-        """Validate ``TreeBlock``s (e.g. built by an agent) and resolve their parents.
-
-        Raises ``TreeParseError`` when the blocks do not form a file-valid tree.
-        """
-        data = [dict(d) for d in cls(tuple(blocks), (), ()).to_json()]
-        return parse_tree(data, reference_quirks=reference_quirks)
-
 
 # --- checks --------------------------------------------------------------------------------------
 
@@ -307,26 +296,3 @@ class TreeCheck:
             return self.tree
         issues = list(self.issues) or [ParseIssue(TreeCode.BAD_JSON, self.message)]
         raise TreeParseError.from_issues(issues)
-
-
-def check_tree_data(data: Sequence[Any], *, reference_quirks: bool = True) -> TreeCheck:
-    """Run the file-validity checks on an extracted block list (see ``load_tree_data``).
-
-    The checkers live in ``filecheck`` (which depends on this module's types, hence the local import).
-    """
-    from brickfield.machines.design.filecheck import ReferenceCheck, StrictCheck
-
-    checker = ReferenceCheck(list(data)) if reference_quirks else StrictCheck(list(data))
-    return checker.run()
-
-
-def parse_tree(source: str | bytes | Sequence[Any], *, reference_quirks: bool = True,
-               limits: TreeLimits = DEFAULT_LIMITS) -> ConstructionTree:
-    """Parse raw LLM output (or a parsed list) into a file-valid ``ConstructionTree``.
-
-    Raises ``TreeParseError`` (a ``ParseError``) with a stable code and the offending block's list
-    index in ``item``; ``issues`` lists every problem found, not just the first.
-    """
-    data = load_tree_data(source, limits)
-    return check_tree_data(data, reference_quirks=reference_quirks).raise_if_invalid()
-

@@ -25,6 +25,7 @@ import numpy as np
 
 from brickfield.core.errors import ParseError, ParseIssue
 from brickfield.machines.design.catalog import CONTAINER, POWERED_WHEEL_TYPES
+from brickfield.machines.design.parse import check_tree_data
 from brickfield.machines.design.placement import Layout, layout
 from brickfield.machines.design.tree import (
     DEFAULT_LIMITS,
@@ -32,7 +33,6 @@ from brickfield.machines.design.tree import (
     ConstructionTree,
     TreeCheck,
     TreeLimits,
-    check_tree_data,
     load_tree_data,
 )
 from brickfield.machines.design.types import PlacedMachine
