@@ -47,7 +47,7 @@ def test_local_model_writes_txt_ldr_and_summary(model_dir, tmp_path):
 
 def test_same_seed_same_output(model_dir):
     args = ["generate", "--model", str(model_dir), "--caption", "a car", "--max-bricks", "3", "--json",
-            "--seed", "5"]
+            "--seed", "5", "--reject-floating"]
     a, b = runner.invoke(app, args), runner.invoke(app, args)
     assert a.exit_code == 0, a.output
     ja, jb = json.loads(a.stdout), json.loads(b.stdout)

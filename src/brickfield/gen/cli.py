@@ -100,6 +100,9 @@ def generate_command(
     temperature: float = typer.Option(0.6, "--temperature", min=0.0, max=2.0),
     rollback: bool = typer.Option(True, "--rollback/--no-rollback", help="Physics-aware rollback."),
     max_regenerations: int = typer.Option(100, "--max-regenerations", min=0),
+    reject_floating: bool = typer.Option(False, "--reject-floating", help=(
+        "Also refuse bricks with nothing directly below or above them (BrickGPT only catches them at "
+        "rollback).")),
     world_dim: int = typer.Option(20, "--world-dim", min=1, max=100, help="Grid size (cube)."),
     dialect: str = typer.Option("openai", "--dialect", help=(
         "Server kind with --base-url: openai, vllm, vllm<0.12 or sglang (the last three get the grammar "
@@ -115,7 +118,8 @@ def generate_command(
     from brickfield.gen.best import best_of_n
 
     gen_kwargs = {"mode": mode, "max_bricks": max_bricks, "temperature": temperature, "rollback": rollback,
-                  "max_regenerations": max_regenerations, "world_dim": world_dim}
+                  "max_regenerations": max_regenerations, "world_dim": world_dim,
+                  "reject_floating": reject_floating}
     console = Console(stderr=as_json)
     try:
         with console.status("loading model", spinner="dots"):
