@@ -140,3 +140,17 @@ def test_a_vocabulary_without_digits_cannot_spell_the_grammar():
     with pytest.raises(GenerationError) as err:
         TokenAutomaton(tok)
     assert err.value.code == "tokenizer_cannot_spell"
+
+
+def test_a_narrower_model_vocabulary_drops_the_extra_ids_and_a_mismatch_is_refused():
+    from brickfield.gen.assets import tiny_llama
+    from brickfield.gen.generate import generate_structure
+
+    tok = get_tokenizer("bytelevel")
+    narrow = TokenAutomaton(tok, vocab_size=len(tok) - 100)
+    assert max(narrow.token_text) < len(tok) - 100
+    assert narrow.bias().shape[1] == len(tok) - 100
+    model = tiny_llama(len(tok) + 8)
+    with pytest.raises(GenerationError) as err:
+        generate_structure(model, tok, "x", automaton=TokenAutomaton(tok))
+    assert err.value.code == "vocab_mismatch"

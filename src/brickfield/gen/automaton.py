@@ -56,7 +56,8 @@ class TokenAutomaton:
         tokenizer: a Hugging Face tokenizer (fast or slow).
         world_dim: grid size (int = cube); coordinates are limited to ``0 .. size-1``.
         vocab_size: width of the bias rows (the model's ``config.vocab_size``); defaults to
-            ``len(tokenizer)``, and is never smaller than that.
+            ``len(tokenizer)``. Wider pads with -inf; narrower drops the tokenizer's extra ids (the
+            model cannot emit them).
         eos: token ids that end the answer; default :func:`brickfield.gen.vocab.eos_ids`.
         dims: allowed ``HxW`` strings (default: the 14 library sizes).
     """
@@ -66,12 +67,15 @@ class TokenAutomaton:
                  model: Any | None = None, dims: Sequence[str] = ALLOWED_DIMENSIONS) -> None:
         self.grammar = BrickGrammar(world_dim, dims)
         texts = token_texts(tokenizer)
-        self.vocab_size = max(int(vocab_size or 0), len(texts))
+        self.vocab_size = int(vocab_size) if vocab_size else len(texts)
         self.eos: tuple[int, ...] = tuple(eos) if eos else default_eos_ids(tokenizer, model)
+        if any(not 0 <= e < self.vocab_size for e in self.eos):
+            raise GenerationError("bad_eos", f"EOS ids {self.eos} outside a vocabulary of {self.vocab_size}")
         excluded = special_ids(tokenizer) | set(self.eos)
         alphabet = self.grammar.alphabet
         self.token_text: dict[int, str] = {
-            i: t for i, t in enumerate(texts) if t and i not in excluded and set(t) <= alphabet}
+            i: t for i, t in enumerate(texts[:self.vocab_size])
+            if t and i not in excluded and set(t) <= alphabet}
         self.next: list[dict[int, int]] = self._transitions()
         self._prune()
         self.effects: list[dict[int, TokenEffect]] = [

@@ -122,6 +122,9 @@ class BrickDecoder:
                                        require_support=config.reject_floating)
                        if config.mode == "fast" else None)
         self.bias = automaton.bias(session.device)
+        if session.logits.shape[-1] != automaton.vocab_size:
+            raise GenerationError("vocab_mismatch", f"the model scores {session.logits.shape[-1]} tokens, "
+                                                    f"the automaton was built for {automaton.vocab_size}")
 
     @property
     def structure(self) -> Structure:
