@@ -29,7 +29,8 @@ from brickfield.agents.offline.output import load_start, write_search
 from brickfield.agents.offline.steps import EditStepError, add_step, apply_steps, remove_step, script_text
 from brickfield.core import get_domain
 from brickfield.machines.design.catalog import BLOCKS
-from brickfield.machines.design.tree import ConstructionTree, parse_tree
+from brickfield.machines.design.parse import parse_tree
+from brickfield.machines.design.tree import ConstructionTree
 from brickfield.machines.design.validity import check_machine
 from brickfield.machines.io.bsg import bsg_to_tree
 from brickfield.machines.levels.registry import get_level
@@ -120,9 +121,9 @@ def test_every_operator_keeps_trees_valid(task: str, spaces: dict[str, DesignSpa
     succeeded: set[str] = set()
     for tree in samples[task][:8]:
         ins = space.inspect(tree)
-        for name, op in ops._ops.items():
+        for name in ops.names:
             for _ in range(2):
-                out = ops.attempt(ins, op(ins, rng))
+                out = ops.attempt(ins, ops.run(name, ins, rng))
                 if out is not None:
                     succeeded.add(name)
                     assert check_machine(out.tree.to_text()).valid
@@ -132,7 +133,7 @@ def test_every_operator_keeps_trees_valid(task: str, spaces: dict[str, DesignSpa
         if out is not None:
             succeeded.add("graft")
             assert check_machine(out.tree.to_text()).valid
-    assert succeeded == {*ops._ops, "graft"}
+    assert succeeded == {*ops.names, "graft"}
 
 
 def test_steps_are_edit_language_a_refiner_could_write(spaces: dict[str, DesignSpace],
@@ -291,10 +292,13 @@ def test_command_writes_the_run(tmp_path: Path) -> None:
     start = CliRunner().invoke(_app(), ["search", "--task", "car:1", "--budget", "6", "--population", "4",
                                         "--out", str(tmp_path / "again"), "--start", str(out / "best.json")])
     assert start.exit_code == 0, start.output
+    capped = CliRunner().invoke(_app(), ["search", "--task", "car:1", "--budget", "4", "--population", "4",
+                                         "--out", str(tmp_path / "capped"), "--cap", "max_speed=0.5"])
+    assert capped.exit_code == 1 and "best reward 0.000" in capped.output  # nothing scored under the cap
 
 
 @pytest.mark.parametrize("args", [["--task", "boat:1"], ["--start", "/nonexistent/tree.json"],
-                                  ["--budget", "0"]])
+                                  ["--budget", "0"], ["--cap", "max_speed"], ["--cap", "=3"]])
 def test_command_usage_errors(args: list[str], tmp_path: Path) -> None:
     res = CliRunner().invoke(_app(), ["search", "--out", str(tmp_path / "x"), *args])
     assert res.exit_code == 2 and "Traceback" not in res.output

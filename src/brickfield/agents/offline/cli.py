@@ -3,6 +3,7 @@ registered by the top-level CLI: ``app.command("search")(search_cmd)``).
 
     brickfield design search --task car:1 --budget 3000 --out runs/car1 --workers 2
     brickfield design search --task catapult:1 --budget 2000 --out runs/cat1 --start my_catapult.json
+    brickfield design search --task car:1 --budget 3000 --out runs/car1 --workers 2 --cap max_speed=21
 
 Prints a progress bar while it runs (stderr, terminals only) and a summary table at the end; writes
 ``best.json``/``best.bsg``, ``top/``, ``history.csv``/``history.jsonl`` and ``summary.json`` to --out.
@@ -55,6 +56,19 @@ def _start_text(start: str) -> str | None:
         raise usage_error(f"--start: {err}") from None
 
 
+def _caps(items: list[str]) -> dict[str, float]:
+    caps: dict[str, float] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            caps[name.strip()] = float(value)
+        except ValueError:
+            raise usage_error(f"--cap: expected METRIC=NUMBER, got {item!r}") from None
+        if not name.strip():
+            raise usage_error(f"--cap: expected METRIC=NUMBER, got {item!r}")
+    return caps
+
+
 def search_cmd(
     task: str = typer.Option("car:1", "--task", help="Level to design for: car:1, catapult:3, delivery:1..."),
     budget: int = typer.Option(2000, "--budget", min=1, help="Simulations (distinct designs evaluated)."),
@@ -65,6 +79,8 @@ def search_cmd(
     start: str = typer.Option("bare", "--start",
                               help="'bare' (the starting block alone) or a design file (tree JSON, "
                                    "LLM text or .bsg) to evolve from."),
+    cap: list[str] = typer.Option([], "--cap", help="METRIC=VALUE, repeatable: designs whose metric "
+                                  "exceeds VALUE count as 0 (e.g. max_speed=21 rules out rotor stacks)."),
 ) -> None:
     """Evolve a machine for a level without an LLM: mutations and crossover written in the edit
     language, designs scored by simulation, each distinct design once."""
@@ -73,7 +89,8 @@ def search_cmd(
     except SearchSpaceError as err:
         raise usage_error(f"--task: {err}") from None
     start_text = _start_text(start)
-    config = SearchConfig(budget=budget, population=population, seed=seed, workers=workers)
+    config = SearchConfig(budget=budget, population=population, seed=seed, workers=workers,
+                          metric_caps=_caps(cap))
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)

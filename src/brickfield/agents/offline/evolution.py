@@ -31,7 +31,14 @@ import numpy as np
 from brickfield.agents.offline.mutations import DEFAULT_OP_WEIGHTS, Operators
 from brickfield.agents.offline.random_designer import RandomDesigner
 from brickfield.agents.offline.scoring import CachedEvaluator, Outcome
-from brickfield.agents.offline.space import DEFAULT_MAX_BLOCKS, DesignSpace, Inspection, bare_tree, task_spec
+from brickfield.agents.offline.space import (
+    DEFAULT_MAX_BLOCKS,
+    DesignSpace,
+    Inspection,
+    SearchSpaceError,
+    bare_tree,
+    task_spec,
+)
 from brickfield.core import TaskSpec
 from brickfield.machines.design.tree import ConstructionTree
 
@@ -140,7 +147,6 @@ class _Search:
         self.space, self.config, self.evaluator = space, config, evaluator
         self.rng = np.random.default_rng(config.seed)
         self.ops = Operators(space, config.op_weights)
-        self.best: Individual | None = None
 
     @property
     def left(self) -> int:
@@ -238,6 +244,8 @@ def evolve(task: str | TaskSpec, config: SearchConfig | None = None, *,
     with CachedEvaluator(spec, cfg.workers) as evaluator:
         search = _Search(space, cfg, evaluator)
         pop = search.select(search.evaluate(search.initial(start), 0))
+        if not pop:
+            raise SearchSpaceError(f"no valid design could be grown for {space.task}")
         best = pop[0]
         history = [_stats(0, evaluator.simulations, best.fitness, pop, pop, t0)]
         if on_generation:

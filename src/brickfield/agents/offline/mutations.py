@@ -8,14 +8,19 @@ and the space's block rules, retrying a few times.
 
 Operators (all generic over the level's allowed blocks; type choices follow the space's weights):
 
-* ``add``: a block on a free attach point.
-* ``add_pair``: the same block on a free point and its mirror image across the root's x plane
-  (symmetric wheel pairs, side supports).
+* ``add``: a block, or a two-block chain (the second on the first's far end), on a free point.
+* ``add_pair``: the same block or chain on a free point and on its partner: the mirror image
+  across the root's x plane (wheel pairs, side supports) or the point facing the same way on the
+  other side (spinning blocks, which are not flipped like wheels, turn the same way only then).
 * ``add_linear``: a brace / rubber band / winch between two attach points 1-8 m apart.
 * ``remove``: a leaf; ``remove_pair``: a leaf and its mirror twin; ``prune``: a whole subtree.
 * ``move``: re-attach a block (and its subtree) to a free point of an earlier block.
 * ``swap``: replace a leaf by another type on the same point (Remove + Add).
+* ``insert``: a new block between a block and its parent (the subtree is rebuilt on its far end).
 * ``graft`` (crossover): copy a subtree of a donor tree onto a free point of this one.
+
+Every operator is a short script in the edit language (order ids stable within the script, as
+``agents.edits`` defines them), so a variation is exactly what a refiner could have written.
 """
 
 from __future__ import annotations
@@ -89,6 +94,15 @@ class Operators:
         unknown = set(self.op_weights) - set(self._ops)
         if unknown:
             raise ValueError(f"unknown mutation operators: {sorted(unknown)}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The mutation operators (``graft`` is the crossover, called with a donor)."""
+        return tuple(self._ops)
+
+    def run(self, name: str, ins: Inspection, rng: np.random.Generator) -> Variation | None:
+        """One proposal of mutation operator ``name``."""
+        return self._ops[name](ins, rng)
 
     # --- single operators ----------------------------------------------------------------------
 

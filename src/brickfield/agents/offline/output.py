@@ -21,7 +21,7 @@ from typing import Any
 from brickfield.agents.offline.evolution import GenerationStats, SearchConfig, SearchResult
 from brickfield.agents.offline.space import SearchSpaceError
 from brickfield.core.errors import ParseError
-from brickfield.machines.design.tree import parse_tree
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.validity import check_machine
 from brickfield.machines.io.bsg import bsg_to_tree, to_bsg
 

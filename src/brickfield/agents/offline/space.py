@@ -22,14 +22,15 @@ import numpy as np
 
 from brickfield.core import BrickfieldError, TaskSpec, TaskSpecError, get_domain
 from brickfield.machines.design.catalog import BLOCKS, attach_box
+from brickfield.machines.design.parse import parse_tree
 from brickfield.machines.design.placement import FACING_QUATS, FACINGS, PRE_PLACEMENT_ORIGIN, Layout, layout
 from brickfield.machines.design.quat import quat_matrix
-from brickfield.machines.design.tree import ConstructionTree, TreeParseError, parse_tree
+from brickfield.machines.design.tree import ConstructionTree, TreeParseError
 from brickfield.machines.design.types import BlockKind
 from brickfield.machines.design.validity import SIZE_LIMITS, SizeLimits, spatial_errors
 from brickfield.machines.levels.registry import get_level
 
-__all__ = ["BARE_TREE", "DEFAULT_MAX_BLOCKS", "DesignSpace", "Geometry", "SearchSpaceError",
+__all__ = ["BARE_TREE", "DEFAULT_MAX_BLOCKS", "DesignSpace", "Geometry", "Inspection", "SearchSpaceError",
            "bare_tree", "task_spec", "type_weights"]
 
 DEFAULT_MAX_BLOCKS = 40
