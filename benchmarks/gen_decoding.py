@@ -53,14 +53,19 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def unconstrained(model: Any, prompt: list[int], n_tokens: int, seed: int) -> float:
-    """Seconds for the whole run (prefill included) of plain sampling."""
+def unconstrained(model: Any, prompt: list[int], n_tokens: int, seed: int) -> tuple[float, GenerationStats]:
+    """Seconds for the whole run (prefill included) of plain sampling, and its counters."""
     t0 = time.perf_counter()
-    session = ModelSession(model, prompt, GenerationStats())
+    stats = GenerationStats()
+    session = ModelSession(model, prompt, stats)
     gen = torch.Generator(device=session.device).manual_seed(seed)
     for _ in range(n_tokens):
-        session.feed(sample_token(session.logits, 0.6, gen))
-    return time.perf_counter() - t0
+        t1 = time.perf_counter()
+        tok = sample_token(session.logits, 0.6, gen)
+        stats.sample_seconds += time.perf_counter() - t1
+        stats.tokens += 1
+        session.feed(tok)
+    return time.perf_counter() - t0, stats
 
 
 def constrained(model: Any, tok: Any, mode: str, n_tokens: int, seed: int) -> tuple[float, GenerationStats]:
@@ -74,12 +79,13 @@ def speed_table(name: str, model: Any, tok: Any, n_tokens: int, repeats: int) ->
     prompt = prompt_ids(tok, brick_messages(CAPTION))
     get_automaton(tok, vocab_size=model.config.vocab_size, model=model)  # built once, outside the timing
     prefill = median_time(lambda: ModelSession(model, prompt, GenerationStats()), 3)
-    runs: dict[str, list[float]] = {"unconstrained": [], "fast": [], "parity": []}
-    stats: dict[str, list[GenerationStats]] = {"fast": [], "parity": []}
-    for r in range(repeats):
-        runs["unconstrained"].append(unconstrained(model, prompt, n_tokens, r) - prefill)
-        for mode in ("fast", "parity"):
-            seconds, st = constrained(model, tok, mode, n_tokens, r)
+    modes = ("unconstrained", "fast", "parity")
+    runs: dict[str, list[float]] = {m: [] for m in modes}
+    stats: dict[str, list[GenerationStats]] = {m: [] for m in modes}
+    for r in range(repeats):  # interleaved, so drifting machine load hits every mode alike
+        for mode in modes:
+            seconds, st = (unconstrained(model, prompt, n_tokens, r) if mode == "unconstrained"
+                           else constrained(model, tok, mode, n_tokens, r))
             runs[mode].append(seconds - prefill)
             stats[mode].append(st)
     base = n_tokens / statistics.median(runs["unconstrained"])
@@ -88,21 +94,21 @@ def speed_table(name: str, model: Any, tok: Any, n_tokens: int, repeats: int) ->
     for col in ("decoding", "tokens/s", "overhead", "forwards/token", "model ms/tok", "mask us/tok",
                 "sample us/tok", "check us/tok", "rejections", "bricks"):
         table.add_column(col, justify="left" if col == "decoding" else "right")
-    table.add_row("unconstrained", f"{base:.1f}", "1.000x", "1.00", f"{1000 / base:.2f}", *["-"] * 5)
-    for mode in ("fast", "parity"):
+    for mode in modes:
         sts = stats[mode]
-        toks = statistics.median(s.tokens for s in sts)
-        rate = toks / statistics.median(runs[mode])
+        rate = statistics.median(s.tokens for s in sts) / statistics.median(runs[mode])
 
-        def per_tok(field: str, scale: float, sts: list[GenerationStats] = sts) -> str:
-            return f"{statistics.median(getattr(s, field) / s.tokens for s in sts) * scale:.1f}"
+        def per_tok(field: str, scale: float, sts: list[GenerationStats] = sts, minus: float = 0.0) -> str:
+            return f"{statistics.median((getattr(s, field) - minus) / s.tokens for s in sts) * scale:.1f}"
 
+        plain = mode == "unconstrained"
         fwd = statistics.median((s.forward_passes - 1) / s.tokens for s in sts)
         table.add_row(mode, f"{rate:.1f}", f"{base / rate:.3f}x", f"{fwd:.2f}",
-                      per_tok("model_seconds", 1e3), per_tok("mask_seconds", 1e6),
-                      per_tok("sample_seconds", 1e6), per_tok("check_seconds", 1e6),
-                      str(statistics.median(s.n_rejections for s in sts)),
-                      str(statistics.median(s.bricks or 0 for s in sts)))
+                      per_tok("model_seconds", 1e3, minus=prefill),
+                      "-" if plain else per_tok("mask_seconds", 1e6),
+                      per_tok("sample_seconds", 1e6), "-" if plain else per_tok("check_seconds", 1e6),
+                      "-" if plain else str(statistics.median(s.n_rejections for s in sts)),
+                      "-" if plain else str(statistics.median(s.bricks or 0 for s in sts)))
     return table
 
 
