@@ -139,3 +139,10 @@ def test_min_bricks_masks_eos_until_reached(tok):
     assert len(gen.structure) == 3 and gen.stats.stop_reason == "eos"
     with pytest.raises(GenerationError):
         generate_structure(lm, tok, "x", min_bricks=5, max_bricks=4)
+
+
+def test_token_budget_stops_generation_and_the_rollback_loop(tok):
+    lm = ScriptedLM(tok, lambda done, _: LINE + "1x1 (10,10,5)\n" + LINE)
+    gen = generate_structure(lm, tok, "x", mode="parity", seed=0, max_tokens=25, min_bricks=3)
+    assert gen.stats.stop_reason == "max_tokens" and gen.stats.tokens == 25
+    assert gen.stats.regenerations == 0 and "max_tokens" in gen.stats.unstable_reason

@@ -137,7 +137,8 @@ def generate_structure(
             break
         result = _analyze(structure, stats, stability_config)
         stats.attempts_stable.append(bool(result.stable))
-        if result.stable or not rollback or attempt == max_regenerations:
+        out_of_tokens = stats.stop_reason == "max_tokens"  # a regeneration could not add anything
+        if result.stable or not rollback or attempt == max_regenerations or out_of_tokens:
             break
         cut = stable_prefix(structure, result, lambda s: analyze_stability(s, stability_config))
         stats.stability_seconds += cut.seconds
@@ -147,7 +148,8 @@ def generate_structure(
 
     structure = decoder.structure
     if result is not None and not result.stable:
-        why = (f"max_regenerations ({max_regenerations}) reached" if rollback else "rollback off")
+        why = ("max_tokens reached" if stats.stop_reason == "max_tokens"
+               else f"max_regenerations ({max_regenerations}) reached" if rollback else "rollback off")
         stats.unstable_reason = f"{why}; failing: {_fail_text(result)}"
         if on_unstable == "stable_prefix":
             cut = stable_prefix(structure, result, lambda s: analyze_stability(s, stability_config))
