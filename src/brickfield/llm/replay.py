@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from brickfield.core.errors import ParseError
+from brickfield.core.jsonl import read_jsonl
 from brickfield.llm.base import check_request
 from brickfield.llm.cache import RequestCache, transcript_record
 from brickfield.llm.errors import LLMConfigError, ReplayMissError
@@ -18,21 +20,13 @@ from brickfield.llm.usage import UsageMeter
 
 def read_transcript(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The records of a JSONL transcript ({"key", "model", "request", "result"} per line)."""
-    records = []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise LLMConfigError(f"cannot read transcript {path}: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise LLMConfigError(f"{path}:{number}: not a JSON line ({exc})") from exc
+        records = read_jsonl(path, skip_torn_tail=False, what="transcript")
+    except ParseError as exc:
+        raise LLMConfigError(exc.message) from None
+    for number, record in enumerate(records, start=1):
         if not isinstance(record, dict) or not {"key", "result"} <= record.keys():
-            raise LLMConfigError(f"{path}:{number}: a transcript record needs 'key' and 'result'")
-        records.append(record)
+            raise LLMConfigError(f"{path}: record {number}: a transcript record needs 'key' and 'result'")
     return records
 
 

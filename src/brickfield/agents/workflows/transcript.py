@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from brickfield.core.errors import ParseError
 from brickfield.core.evaluation import jsonable
+from brickfield.core.jsonl import read_jsonl
 from brickfield.llm import LLMConfigError, ReplayChatModel, read_transcript
 from brickfield.llm.cache import RequestCache
 
@@ -79,23 +81,10 @@ class Transcript:
 
 def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The records of a run transcript (a truncated last line, from a killed run, is skipped)."""
-    out = []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise LLMConfigError(f"cannot read transcript {path}: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            if number == len(lines):
-                break
-            raise LLMConfigError(f"{path}:{number}: not a JSON line ({exc})") from exc
-        if isinstance(record, dict):
-            out.append(record)
-    return out
+        return [r for r in read_jsonl(path, what="transcript") if isinstance(r, dict)]
+    except ParseError as exc:
+        raise LLMConfigError(exc.message) from None
 
 
 def chat_records(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
