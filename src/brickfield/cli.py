@@ -39,11 +39,17 @@ def _register_groups() -> None:
     from brickfield.machines.cli import app as machine_app
 
     app.add_typer(lego_app, name="lego",
-                  help="LEGO brick structures: check, score, export, legolize, dataset.")
+                  help="LEGO brick structures: check, score, generate, legolize, dataset, export.")
     app.add_typer(machine_app, name="machine",
                   help="Besiege-style machines: check, simulate, query, export, levels.")
     app.add_typer(agent_app, name="agent",
                   help="LLM agent workflows that design machines (single, iterative + search, hierarchical).")
+    design_app = typer.Typer(no_args_is_help=True, add_completion=False, cls=GuardedGroup,
+                             help="Designers that need no LLM: evolutionary and random search.")
+    from brickfield.agents.offline.cli import search_cmd
+
+    design_app.command("search")(search_cmd)
+    app.add_typer(design_app, name="design")
 
 
 _register_groups()

@@ -296,9 +296,12 @@ def to_ldr_cmd(
 
 def _register_data_commands() -> None:
     """``legolize`` and ``dataset`` live in ``lego.cli_data`` (their own module: mesh/voxel IO and the
-    dataset writer)."""
+    dataset writer), ``generate`` in ``gen.cli`` (constrained decoding; torch is imported only when it
+    runs)."""
+    from brickfield.gen.cli import generate_command
     from brickfield.lego.cli_data import dataset_cmd, legolize_cmd
 
+    app.command("generate")(generate_command)
     app.command("legolize")(legolize_cmd)
     app.command("dataset")(dataset_cmd)
 
