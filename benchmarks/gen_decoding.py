@@ -9,7 +9,10 @@ tied embeddings: ~39M parameters), and with ``--smollm2`` also the bundled SmolL
    ``fast`` (grammar bias + semantic masks) and ``parity`` (grammar bias + per-brick rejection with
    KV crop) modes, EOS masked (``min_bricks``) so every run decodes the same number of tokens. The
    prompt prefill is timed separately and subtracted from every run. Runs are interleaved and
-   repeated; the table shows medians. ``overhead`` = baseline tokens/s / constrained tokens/s.
+   repeated; the table shows medians. ``overhead`` = baseline tokens/s / constrained tokens/s (on a
+   shared machine this ratio carries a few per cent of load noise in the model time); ``constraint
+   share`` = (mask + check time) / (model + mask + sample + check time) per token, the part of each
+   step spent on the constraints, which that noise barely moves.
 2. Rollback cost at several context lengths: dropping a 10-token line by ``cache.crop(-10)`` (what
    the decoder does on a rejection) versus ``copy.deepcopy(cache)`` (what BrickGPT does before
    every brick attempt, to restore on rejection); and a physics rollback by rewind (crop + one
@@ -91,8 +94,8 @@ def speed_table(name: str, model: Any, tok: Any, n_tokens: int, repeats: int) ->
     base = n_tokens / statistics.median(runs["unconstrained"])
     table = Table(title=f"{name}: {n_tokens} sampled tokens after a {len(prompt)}-token prompt, median of "
                         f"{repeats} (prefill {prefill * 1000:.0f} ms subtracted)")
-    for col in ("decoding", "tokens/s", "overhead", "forwards/token", "model ms/tok", "mask us/tok",
-                "sample us/tok", "check us/tok", "rejections", "bricks"):
+    for col in ("decoding", "tokens/s", "overhead", "constraint share", "forwards/token", "model ms/tok",
+                "mask us/tok", "sample us/tok", "check us/tok", "rejections", "bricks"):
         table.add_column(col, justify="left" if col == "decoding" else "right")
     for mode in modes:
         sts = stats[mode]
@@ -103,7 +106,11 @@ def speed_table(name: str, model: Any, tok: Any, n_tokens: int, repeats: int) ->
 
         plain = mode == "unconstrained"
         fwd = statistics.median((s.forward_passes - 1) / s.tokens for s in sts)
-        table.add_row(mode, f"{rate:.1f}", f"{base / rate:.3f}x", f"{fwd:.2f}",
+        share = statistics.median(
+            (s.mask_seconds + s.check_seconds)
+            / (s.model_seconds - prefill + s.mask_seconds + s.sample_seconds + s.check_seconds) for s in sts)
+        table.add_row(mode, f"{rate:.1f}", f"{base / rate:.3f}x", "-" if plain else f"{share:.2%}",
+                      f"{fwd:.2f}",
                       per_tok("model_seconds", 1e3, minus=prefill),
                       "-" if plain else per_tok("mask_seconds", 1e6),
                       per_tok("sample_seconds", 1e6), "-" if plain else per_tok("check_seconds", 1e6),
@@ -148,7 +155,7 @@ def rollback_table(model: Any, vocab: int, lengths: tuple[int, ...], repeats: in
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tokens", type=int, default=240, help="sampled tokens per run")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--layers", type=int, default=6)
