@@ -147,8 +147,7 @@ def apply_refinement(draft: Draft, answer: str, task: TaskSpec) -> tuple[Draft |
     no step was found) and the errors to show the refiner."""
     if not isinstance(answer, str) or not answer.strip():
         return None, None, ["empty answer"]
-    body = answer_block(answer, "edits")
-    script = parse_edits(body if body is not None else answer)
+    script = parse_edits(answer)  # finds the ```edits fence itself and reports malformed steps inside it
     if not script.steps:
         return None, None, ["no edit steps found: give them in a ```edits block, one step per line"]
     result = apply_edits(draft.tree, script, reference_quirks=draft.quirks,
