@@ -8,10 +8,11 @@ tied embeddings: ~39M parameters), and with ``--smollm2`` also the bundled SmolL
    inverse-CDF sampling at temperature 0.6) with no mask. Constrained: ``generate_structure`` in
    ``fast`` (grammar bias + semantic masks) and ``parity`` (grammar bias + per-brick rejection with
    KV crop) modes, EOS masked (``min_bricks``) so every run decodes the same number of tokens. The
-   prompt prefill is timed separately and subtracted from every run. Runs are interleaved and
-   repeated; the table shows medians. ``overhead`` = baseline tokens/s / constrained tokens/s (on a
-   shared machine this ratio carries a few per cent of load noise in the model time); ``constraint
-   share`` = (mask + check time) / (model + mask + sample + check time) per token, the part of each
+   prompt prefill is timed separately and subtracted from every run. Runs are interleaved (order
+   rotated per repeat) and repeated; the table shows medians. ``overhead`` = baseline tokens/s /
+   constrained tokens/s (on a shared machine this ratio carries a few per cent of load noise in the
+   model time); ``constraint share`` = (mask + check time) / (model + mask + sample + check time)
+   per token, the part of each
    step spent on the constraints, which that noise barely moves.
 2. Rollback cost at several context lengths: dropping a 10-token line by ``cache.crop(-10)`` (what
    the decoder does on a rejection) versus ``copy.deepcopy(cache)`` (what BrickGPT does before
@@ -85,8 +86,8 @@ def speed_table(name: str, model: Any, tok: Any, n_tokens: int, repeats: int) ->
     modes = ("unconstrained", "fast", "parity")
     runs: dict[str, list[float]] = {m: [] for m in modes}
     stats: dict[str, list[GenerationStats]] = {m: [] for m in modes}
-    for r in range(repeats):  # interleaved, so drifting machine load hits every mode alike
-        for mode in modes:
+    for r in range(repeats):  # interleaved and rotated, so drift and run order hit every mode alike
+        for mode in modes[r % 3:] + modes[:r % 3]:
             seconds, st = (unconstrained(model, prompt, n_tokens, r) if mode == "unconstrained"
                            else constrained(model, tok, mode, n_tokens, r))
             runs[mode].append(seconds - prefill)
