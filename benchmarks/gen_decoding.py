@@ -12,8 +12,7 @@ tied embeddings: ~39M parameters), and with ``--smollm2`` also the bundled SmolL
    rotated per repeat) and repeated; the table shows medians. ``overhead`` = baseline tokens/s /
    constrained tokens/s (on a shared machine this ratio carries a few per cent of load noise in the
    model time); ``constraint share`` = (mask + check time) / (model + mask + sample + check time)
-   per token, the part of each
-   step spent on the constraints, which that noise barely moves.
+   per token, the part of each step spent on the constraints, which that noise barely moves.
 2. Rollback cost at several context lengths: dropping a 10-token line by ``cache.crop(-10)`` (what
    the decoder does on a rejection) versus ``copy.deepcopy(cache)`` (what BrickGPT does before
    every brick attempt, to restore on rejection); and a physics rollback by rewind (crop + one
