@@ -39,8 +39,11 @@ def test_on_result_sees_every_item_once_and_evaluator_reuse():
     items = _items()[:4]
     seen: dict[int, Evaluation] = {}
     with Evaluator(2) as ev:
+        assert ev.start() is ev and ev._pool is not None  # workers up before the first map
+        pool = ev._pool
         first = ev.map(items, on_result=lambda i, e: seen.__setitem__(i, e))
         second = evaluate_many(items, evaluator=ev)
+        assert ev._pool is pool  # the same workers served both calls
     assert sorted(seen) == [0, 1, 2, 3] and records_equal(first, second)
     assert records_equal([seen[i] for i in range(4)], first)
 

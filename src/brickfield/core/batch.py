@@ -94,6 +94,13 @@ class Evaluator:
             self._pool.join()
             self._pool = None
 
+    def start(self) -> Evaluator:
+        """Start the worker processes now (imports included) rather than on the first ``map``, so
+        that their start-up is paid before a timed or wall-limited run. A no-op for ``serial``."""
+        if self.backend == "process":
+            self._get_pool()
+        return self
+
     def _get_pool(self) -> Pool:
         if self._pool is None:
             # spawn: workers must not inherit threads (BLAS, MuJoCo, tokenizers) from the parent
