@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-search clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,9 +34,17 @@ test: $(STAMP_TEST)
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks
 
-bench: $(STAMP_DEMO)
+bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/lego_stability.py
 	$(BIN)/python benchmarks/machine_sim.py
+	$(BIN)/python benchmarks/batch_eval.py
+	$(BIN)/python benchmarks/lego_legolize.py
+	$(BIN)/python benchmarks/llm_client.py
+	$(BIN)/python benchmarks/gen_decoding.py --smollm2
+
+# the offline-search table of the README (3000 simulations per task and designer)
+bench-search: $(STAMP_TEST)
+	$(BIN)/python benchmarks/offline_search.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info demo_out

@@ -117,7 +117,7 @@ def table(r: Run, budget: int) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--quick", action="store_true", help="300 simulations per run")
     ap.add_argument("--budget", type=int, default=3000, help="simulations per run (default 3000)")
     ap.add_argument("--workers", type=int, default=2)
