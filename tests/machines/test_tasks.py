@@ -246,3 +246,18 @@ def test_result_to_dict_is_json_ready() -> None:
     d = json.loads(json.dumps(r.to_dict(include_trace=True)))
     assert d["valid"] and d["score"] == pytest.approx(r.score) and len(d["trace"]["times"]) == 26
     assert set(d["timing"]) >= {"compile_s", "sim_s", "sim_seconds"}
+
+
+def test_task_level_allowed_and_disallowed_block_types():
+    from brickfield.machines.design.catalog import BLOCKS
+    from brickfield.machines.tasks import allowed_block_types, machine_task, task_level
+
+    spec = machine_task("catapult:8@3")
+    lvl = task_level(spec)
+    assert (lvl.task, lvl.number, lvl.variant) == ("catapult", 8, 3)
+    assert allowed_block_types(spec) == lvl.allowed_blocks
+    assert allowed_block_types(machine_task("car:1", allow_any_block=True)) is None
+    outside = sorted(set(BLOCKS) - lvl.allowed_blocks)[:2]
+    inside = sorted(lvl.allowed_blocks)[0]
+    assert lvl.disallowed([outside[1], inside, outside[0], outside[1]]) == tuple(sorted(outside))
+    assert lvl.disallowed([inside]) == ()

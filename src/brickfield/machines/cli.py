@@ -248,10 +248,9 @@ def export(
         raise usage_error("--task/--level and --variant only apply to --format mjcf")
     lvl = None
     if task is not None or variant is not None:
-        from brickfield.machines.levels.registry import get_level
+        from brickfield.machines.tasks import task_level
 
-        p = machine_spec(task or "car:1", variant).params
-        lvl = get_level(p["task"], p["level"], p["variant"])
+        lvl = task_level(machine_spec(task or "car:1", variant))
     report = _export_report(_read_or_exit(file, False), not strict)
     if not report.valid or report.machine is None:
         typer.echo("invalid machine:", err=True)
@@ -451,14 +450,14 @@ def _level_row(name: str, lvl: Any) -> dict[str, Any]:
 
 def _selected_levels(task: str | None) -> list[tuple[str, Any]]:
     """``(name, Level)`` of every level, a family (``car``) or one level (``car:2``, ``catapult:8@3``)."""
-    from brickfield.machines.levels.registry import LEVELS, get_level
+    from brickfield.machines.levels.registry import LEVELS
+    from brickfield.machines.tasks import task_level
 
     if task is None:
         return list(LEVELS.items())
     t = task.strip().lower()
     if any(mark in t for mark in (":", "_level", "@")):
-        p = machine_spec(t).params
-        lvl = get_level(p["task"], p["level"], p["variant"])
+        lvl = task_level(machine_spec(t))
         return [(lvl.label, lvl)]
     families = sorted({lvl.task for lvl in LEVELS.values()})
     if t not in families:

@@ -97,8 +97,7 @@ class MachineDomain(DomainBase):
             issues = [ParseIssue("invalid_machine", report.errors[0] if report.errors else "invalid machine")]
         disallowed: tuple[str, ...] = ()
         if report.machine is not None:
-            types = {b.type_id for b in report.machine.blocks}
-            disallowed = tuple(sorted(types - scorer.level.allowed_blocks))
+            disallowed = scorer.level.disallowed(b.type_id for b in report.machine.blocks)
         if disallowed and not p["allow_any_block"]:
             issues.append(ParseIssue("block_not_allowed", f"blocks not allowed on {task.name}: "
                                      f"{', '.join(disallowed)}"))
@@ -107,7 +106,7 @@ class MachineDomain(DomainBase):
                             disallowed_blocks=disallowed)
         if report.machine is not None and (valid or p["simulate_invalid"]):
             result = self._simulate(report, scorer, task, issues)
-            result.disallowed_blocks = disallowed
+            result.disallowed_blocks = disallowed  # also on the bad-binding result, which never simulated
             ep = result.episode
             if ep is not None and ep.invalid_reason:
                 issues.append({"code": _episode_code(ep.invalid_reason), "message": ep.invalid_reason})

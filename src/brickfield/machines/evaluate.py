@@ -80,7 +80,7 @@ def evaluate_machine(source: str | bytes | Sequence[Any] | PlacedMachine, task: 
     ep = simulate(machine, lvl.duration, lvl.schedule, params, max_wall_s=max_wall_s, seed=seed,
                   wheels_automatic=lvl.wheels_automatic, bindings=bindings, level=lvl)
     result = spec.score(ep)
-    disallowed = tuple(sorted({b.type_id for b in machine.blocks} - lvl.allowed_blocks))
+    disallowed = lvl.disallowed(b.type_id for b in machine.blocks)
     score = result.score if ep.valid else 0.0
     if ep.invalid_reason is not None and ep.invalid_reason.startswith("physics compile error"):
         valid, errors = False, (*errors, ep.invalid_reason)  # a model MuJoCo refuses is an invalid design

@@ -32,7 +32,8 @@ from brickfield.machines.levels.registry import Level, get_level
 from brickfield.machines.levels.schema import list_levels
 from brickfield.machines.prompts import machine_system_prompt
 
-__all__ = ["DEFAULT_BINDINGS", "SUITES", "machine_task", "machine_tasks", "parse_level_name"]
+__all__ = ["DEFAULT_BINDINGS", "SUITES", "allowed_block_types", "machine_task", "machine_tasks",
+           "parse_level_name", "task_level"]
 
 DEFAULT_CAR_SUCCESS_M = 20.0
 
@@ -130,3 +131,16 @@ def machine_tasks(suite: str = "default") -> list[TaskSpec]:
     if suite == "variants":
         return [machine_task(n, variant=v) for n in names for v in (1, 2, 3)]
     raise TaskSpecError(f"unknown machines suite {suite!r}; known: {sorted(SUITES)}")
+
+
+def task_level(task: TaskSpec) -> Level:
+    """The level (its seeded variant included) a machine task runs on."""
+    p = task.params
+    return get_level(p["task"], int(p["level"]), p.get("variant"))
+
+
+def allowed_block_types(task: TaskSpec) -> frozenset[str] | None:
+    """Block types a machine may use on ``task``; None when the task allows any block."""
+    if task.param("allow_any_block", False):
+        return None
+    return task_level(task).allowed_blocks

@@ -28,7 +28,7 @@ from brickfield.machines.design.quat import quat_matrix
 from brickfield.machines.design.tree import ConstructionTree, TreeParseError
 from brickfield.machines.design.types import BlockKind
 from brickfield.machines.design.validity import SIZE_LIMITS, SizeLimits, spatial_errors
-from brickfield.machines.levels.registry import get_level
+from brickfield.machines.tasks import allowed_block_types, task_level
 
 __all__ = ["BARE_TREE", "DEFAULT_MAX_BLOCKS", "DesignSpace", "Geometry", "Inspection", "SearchSpaceError",
            "bare_tree", "task_spec", "type_weights"]
@@ -240,8 +240,8 @@ class DesignSpace:
         if max_blocks < 1:
             raise SearchSpaceError(f"max_blocks must be >= 1, got {max_blocks}")
         p = spec.params
-        lvl = get_level(p["task"], p["level"], p["variant"])
-        allowed = set(BLOCKS) if p["allow_any_block"] else set(lvl.allowed_blocks)
+        lvl = task_level(spec)
+        allowed = set(allowed_block_types(spec) or BLOCKS)
         weights = type_weights(allowed, lvl.win_condition)
         cap = min(max_blocks, spec.limits.max_parts or max_blocks)
         return cls(spec, lvl.win_condition, MappingProxyType(weights), cap, bool(p["reference_quirks"]))

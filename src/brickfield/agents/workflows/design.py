@@ -24,9 +24,9 @@ from brickfield.machines.design.placement import to_global, tree_from_global
 from brickfield.machines.design.tree import ConstructionTree
 from brickfield.machines.design.types import PlacedMachine
 from brickfield.machines.design.validity import ValidityReport, check_tree
-from brickfield.machines.levels.registry import get_level
+from brickfield.machines.tasks import allowed_block_types
 
-__all__ = ["GLOBAL_FORMAT_NOTE", "NOT_PROVIDED", "Draft", "allowed_blocks", "apply_refinement",
+__all__ = ["GLOBAL_FORMAT_NOTE", "NOT_PROVIDED", "Draft", "apply_refinement",
            "read_design", "root_draft", "to_bsg_text"]
 
 NOT_PROVIDED = "(not provided)"
@@ -47,12 +47,6 @@ def _quirks(task: TaskSpec) -> bool:
     return bool(task.param("reference_quirks", True))
 
 
-def allowed_blocks(task: TaskSpec) -> frozenset[str] | None:
-    """Block types a machine may use on ``task`` (None: any, when the task allows every block)."""
-    if task.param("allow_any_block", False):
-        return None
-    p = task.params
-    return frozenset(get_level(p["task"], int(p["level"]), p.get("variant")).allowed_blocks)
 
 
 @dataclass
@@ -104,7 +98,7 @@ def _draft(tree: ConstructionTree, task: TaskSpec, *, canonical: bool = True) ->
     except BrickfieldError as exc:
         return Draft(tree, quirks, None, (f"the machine cannot be placed: {exc}",))
     errors = list(report.errors)
-    allowed = allowed_blocks(task)
+    allowed = allowed_block_types(task)
     if allowed is not None:
         bad = sorted(set(tree.types) - allowed)
         if bad:
@@ -151,7 +145,7 @@ def apply_refinement(draft: Draft, answer: str, task: TaskSpec) -> tuple[Draft |
     if not script.steps:
         return None, None, ["no edit steps found: give them in a ```edits block, one step per line"]
     result = apply_edits(draft.tree, script, reference_quirks=draft.quirks,
-                         allowed_blocks=allowed_blocks(task))
+                         allowed_blocks=allowed_block_types(task))
     if not result.ok:
         return None, result, [e.message for e in result.errors] or ["an edit step failed"]
     if not result.changed:

@@ -23,11 +23,11 @@ from brickfield.agents.workflows.design import (
     GLOBAL_FORMAT_NOTE,
     NOT_PROVIDED,
     Draft,
-    allowed_blocks,
     apply_refinement,
     read_design,
 )
 from brickfield.core import Evaluation
+from brickfield.machines.tasks import allowed_block_types
 
 __all__ = [
     "Refinement",
@@ -105,7 +105,7 @@ async def meta_design_step(ctx: RunContext, path: str) -> Blueprint:
     """The meta-designer's blueprint (1 + retries attempts); after that a one-stage blueprint (the
     whole machine), so the builders still run."""
     messages = messages_for(ctx, "meta_designer")
-    allowed = allowed_blocks(ctx.task)
+    allowed = allowed_block_types(ctx.task)
     for attempt in range(ctx.config.retries + 1):
         p = f"{path}/try{attempt}"
         answer = await ctx.chat("meta_designer", messages, p)

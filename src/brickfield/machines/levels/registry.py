@@ -19,7 +19,7 @@ platform 15 m higher).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -117,6 +117,10 @@ class Level:
     def label(self) -> str:
         """The name plus ``/variant{seed}`` for a seeded variant."""
         return self.name if self.variant is None else f"{self.name}/variant{self.variant}"
+
+    def disallowed(self, type_ids: Iterable[str]) -> tuple[str, ...]:
+        """The block types among ``type_ids`` this level does not allow, sorted."""
+        return tuple(sorted(set(type_ids) - self.allowed_blocks))
 
     @property
     def spawn_offset(self) -> np.ndarray:
